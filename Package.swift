@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Hot numeric code: AVX2 + FMA (any x86-64 since 2013) and no bounds checks in release builds.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
+]
+let fastC: [CSetting] = [
+    .unsafeFlags(["-O3", "-march=haswell", "-mfma", "-ffp-contract=fast"]),
+]
+
+let package = Package(
+    name: "singan-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "singan", targets: ["singan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries from Debian.
+        .systemLibrary(name: "CLibVips", path: "Sources/CLibVips", pkgConfig: "vips",
+                       providers: [.apt(["libvips-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CInotify", path: "Sources/CInotify",
+                       providers: [.apt(["libinotifytools0-dev"])]),
+        // Fixed-argument wrappers around libvips' variadic operations.
+        .target(name: "CVips", dependencies: ["CLibVips"], path: "Sources/CVips"),
+
+        .target(name: "Vips", dependencies: ["CVips"]),
+        .target(name: "PyramidModel", dependencies: ["COpenBLAS", "Vips"], swiftSettings: fastMath),
+        .target(name: "Plugins", dependencies: ["PyramidModel", "Vips"], swiftSettings: fastMath),
+        .target(name: "Daemon", dependencies: [
+            "Plugins", "Vips", "CInotify",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "singan", dependencies: [
+            "Vips", "PyramidModel", "Plugins", "Daemon",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: fastMath),
+
+        .testTarget(name: "VipsTests", dependencies: ["Vips"]),
+        .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel"],
+                    resources: [.copy("Resources")], swiftSettings: fastMath),
+        .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

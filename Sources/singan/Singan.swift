@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Singan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "singan",
+        abstract: "Train SinGAN models and apply their tasks to images.",
+        version: "0.1.0",
+        subcommands: [])
+}
