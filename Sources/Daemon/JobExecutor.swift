@@ -1,0 +1,204 @@
+import Foundation
+import Logging
+import Plugins
+import Vips
+
+/// One dropped image and everything a run of its pipeline needs to know about it.
+public struct JobInput {
+    /// The dropped image.
+    public var image: URL
+    /// Side files found for it, by template.
+    public var sideFiles: [NameTemplate: URL]
+    /// A private, empty scratch folder for this run (on the output's file system if possible).
+    public var workDirectory: URL
+    /// Where templated output names are placed; nothing is written outside it.
+    public var outputDirectory: URL
+
+    public init(image: URL, sideFiles: [NameTemplate: URL], workDirectory: URL, outputDirectory: URL) {
+        self.image = image
+        self.sideFiles = sideFiles
+        self.workDirectory = workDirectory
+        self.outputDirectory = outputDirectory
+    }
+
+    /// The dropped file's name without extension: `{stem}` in templates.
+    public var stem: String { image.deletingPathExtension().lastPathComponent }
+}
+
+/// Runs a pipeline's steps over one input and writes the outputs. Shared by `singan run` and
+/// the daemon; knows nothing of inboxes or the journal.
+public final class JobExecutor: @unchecked Sendable {
+    public let root: URL
+    public let registry: PluginRegistry
+    public let models: LoadedModelCache
+    public let modelStore: ModelStore
+    public let gate: TrainingGate
+    private let logger: Logger
+    /// Test hook: `SINGAN_TEST_STEP_DELAY_MS` sleeps (cancellably) before each task run, so tests
+    /// can stop or kill the process while a job is surely running.
+    private let stepDelay: Double
+
+    public init(root: URL, registry: PluginRegistry, models: LoadedModelCache = LoadedModelCache(),
+                trainingSlots: Int = 1, logger: Logger) {
+        self.root = root
+        self.registry = registry
+        self.models = models
+        self.gate = TrainingGate(slots: trainingSlots)
+        self.modelStore = ModelStore(directory: root.appendingPathComponent("cache/models"), gate: gate)
+        self.logger = logger
+        stepDelay = (ProcessInfo.processInfo.environment["SINGAN_TEST_STEP_DELAY_MS"].flatMap(Double.init) ?? 0) / 1000
+    }
+
+    /// Runs `pipeline` on `input`; returns the written output files. Throws `TaskCancelled` when
+    /// `cancellation` fired, any other error when the job failed (its description says why).
+    public func run(_ pipeline: Pipeline, on input: JobInput, cancellation: CancellationToken,
+                    progress: @escaping (Double, String?) -> Void = { _, _ in }) throws -> [URL] {
+        try checkImage(input.image, pipeline: pipeline, role: "input")
+        for (template, url) in input.sideFiles.sorted(by: { $0.key.description < $1.key.description })
+        where pipeline.steps.contains(where: { $0.input == .sideFile(template) || $0.side.values.contains(template) }) {
+            try checkImage(url, pipeline: pipeline, role: "side file \(template)")
+        }
+        let model = try resolveModel(pipeline, input: input, cancellation: cancellation, progress: progress)
+
+        var previous = [TaskArtifact(input.image)]
+        var kept: [(step: Step, artifacts: [TaskArtifact])] = []
+        for (number, step) in pipeline.steps.enumerated() {
+            guard let plugin = registry.plugin(named: step.task) else { throw TaskError("unknown task '\(step.task)'") }
+            let images: [URL?]
+            switch step.input {
+            case .previous: images = previous.filter { $0.kind != .model }.map { $0.url }
+            case .dropped: images = [input.image]
+            case .sideFile(let t): images = [try sideFile(t, of: input)]
+            case .none: images = [nil]
+            }
+            guard !images.isEmpty else { throw TaskError("step '\(step.name)' got no image from the previous step") }
+            let side = try step.side.mapValues { try sideFile($0, of: input) }
+            var produced: [TaskArtifact] = []
+            for (i, image) in images.enumerated() {
+                let started = Date()
+                let work = input.workDirectory.appendingPathComponent("\(number + 1)-\(step.name)/\(i)")
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+                let base = (Double(number) + Double(i) / Double(images.count)) / Double(pipeline.steps.count)
+                let context = TaskContext(
+                    workDirectory: work, checkpointDirectory: input.workDirectory.appendingPathComponent("checkpoints/\(step.name)"),
+                    cancellation: cancellation, maxPixels: pipeline.maxPixels, models: models,
+                    onProgress: { fraction, note in
+                        progress(base + fraction / Double(pipeline.steps.count * images.count), "\(step.name): \(note ?? "running")")
+                    })
+                try FileManager.default.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
+                let request = TaskRequest(image: image, model: plugin.inputs.model == .none ? nil : model,
+                                          sideInputs: side, parameters: step.parameters)
+                progress(base, "\(step.name): running")
+                if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }
+                let artifacts = try plugin.isTraining
+                    ? gate.run(cancellation: cancellation) { try plugin.init().run(request, context: context) }
+                    : plugin.init().run(request, context: context)
+                try cancellation.check()
+                try check(artifacts, of: step, in: work)
+                produced += artifacts
+                logger.info("step.done", metadata: [
+                    "step": "\(step.name)", "task": "\(step.task)", "outputs": "\(artifacts.count)",
+                    "duration": "\(Self.seconds(since: started))"])
+            }
+            previous = produced
+            if step.keep || number == pipeline.steps.count - 1 { kept.append((step, produced)) }
+        }
+        try cancellation.check()
+        return try write(kept, pipeline: pipeline, input: input)
+    }
+
+    /// Duration formatted for logs, e.g. "1.234s".
+    static func seconds(since start: Date) -> String {
+        String(format: "%.3fs", Date().timeIntervalSince(start))
+    }
+
+    private func checkImage(_ url: URL, pipeline: Pipeline, role: String) throws {
+        do { _ = try VipsImage.load(path: url.path, maxPixels: pipeline.maxPixels) } catch {
+            throw TaskError("\(role) \(url.lastPathComponent) is not a usable image: \(error)")
+        }
+    }
+
+    private func sideFile(_ template: NameTemplate, of input: JobInput) throws -> URL {
+        guard let url = input.sideFiles[template] else {
+            throw TaskError("side file \(template.render(["stem": input.stem])) is missing")
+        }
+        return url
+    }
+
+    private func resolveModel(_ pipeline: Pipeline, input: JobInput, cancellation: CancellationToken,
+                              progress: @escaping (Double, String?) -> Void) throws -> URL? {
+        switch pipeline.model {
+        case .none:
+            return nil
+        case .file(let path):
+            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
+            guard FileManager.default.fileExists(atPath: url.path) else { throw TaskError("model file \(url.path) does not exist") }
+            return url
+        case .train(let parameters):
+            guard let train = registry.plugin(named: "train") else { throw TaskError("this build has no 'train' task") }
+            let started = Date()
+            let (url, trained) = try modelStore.model(trainingImage: input.image, parameters: parameters,
+                                                      cancellation: cancellation) { checkpoints in
+                let work = input.workDirectory.appendingPathComponent("0-train")
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+                let context = TaskContext(workDirectory: work, checkpointDirectory: checkpoints, cancellation: cancellation,
+                                          maxPixels: pipeline.maxPixels, models: models,
+                                          onProgress: { fraction, note in progress(0, "train: \(note ?? String(format: "%.0f%%", fraction * 100))") })
+                progress(0, "train: starting")
+                if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }
+                let artifacts = try train.init().run(TaskRequest(image: input.image, parameters: parameters), context: context)
+                guard let model = artifacts.first(where: { $0.kind == .model }) else {
+                    throw TaskError("the train task produced no model file")
+                }
+                return model.url
+            }
+            logger.info(trained ? "model.trained" : "model.cached", metadata: [
+                "model": "\(url.path)", "duration": "\(Self.seconds(since: started))"])
+            return url
+        }
+    }
+
+    /// Plugins must return existing files inside their work directory.
+    private func check(_ artifacts: [TaskArtifact], of step: Step, in work: URL) throws {
+        let prefix = work.resolvingSymlinksInPath().standardizedFileURL.path + "/"
+        for a in artifacts {
+            let path = a.url.resolvingSymlinksInPath().standardizedFileURL.path
+            guard path.hasPrefix(prefix), FileManager.default.fileExists(atPath: path) else {
+                throw TaskError("task '\(step.task)' returned \(a.url.path), which is not a file in its work directory")
+            }
+        }
+    }
+
+    /// Moves the kept artifacts to their templated names, converting images to the output format.
+    private func write(_ kept: [(step: Step, artifacts: [TaskArtifact])], pipeline: Pipeline, input: JobInput) throws -> [URL] {
+        var written: [URL] = []
+        var used = Set<String>()
+        for (step, artifacts) in kept {
+            for (index, artifact) in artifacts.enumerated() {
+                let sourceExt = artifact.url.pathExtension.lowercased()
+                let ext = artifact.kind == .image ? (pipeline.output.format ?? sourceExt) : sourceExt
+                var relative = pipeline.output.name.render([
+                    "stem": input.stem, "step": step.name, "index": String(index), "label": artifact.label ?? String(index)])
+                if used.contains(relative + "." + ext) {
+                    // The template does not tell these outputs apart; keep them all.
+                    var n = 1
+                    while used.contains("\(relative)-\(n).\(ext)") { n += 1 }
+                    relative += "-\(n)"
+                }
+                relative += ext.isEmpty ? "" : "." + ext
+                used.insert(relative)
+                let destination = try RootPath.resolve(relative, under: input.outputDirectory)
+                try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+                let same = ext == sourceExt || (Set([ext, sourceExt]) == ["jpg", "jpeg"]) || (Set([ext, sourceExt]) == ["tif", "tiff"])
+                if same {
+                    try FileMoves.moveAtomically(artifact.url, to: destination)
+                } else {
+                    let image = try VipsImage.load(path: artifact.url.path, maxPixels: pipeline.maxPixels)
+                    try image.save(to: destination.path, quality: pipeline.output.quality)
+                }
+                written.append(destination)
+            }
+        }
+        return written
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// What the runner lends a task for one run: where to write, how to report progress, when to stop.
+public final class TaskContext: @unchecked Sendable {
+    /// An empty-at-start folder for this run's outputs (on the same file system as the outbox).
+    public let workDirectory: URL
+    /// A folder that survives restarts of the same job (and is shared by jobs training the same
+    /// image with the same parameters): training keeps its checkpoints here.
+    public let checkpointDirectory: URL
+    /// Set when the job must stop (daemon shutdown). Check it at safe points.
+    public let cancellation: CancellationToken
+    /// The largest image, in pixels, a task may load or produce.
+    public let maxPixels: Int
+    /// Models loaded from files, shared across jobs.
+    public let models: LoadedModelCache
+    private let onProgress: (Double, String?) -> Void
+    private let lock = NSLock()
+    private var issued = Set<String>()
+
+    public init(workDirectory: URL, checkpointDirectory: URL, cancellation: CancellationToken = CancellationToken(),
+                maxPixels: Int = 50_000_000, models: LoadedModelCache = LoadedModelCache(),
+                onProgress: @escaping (Double, String?) -> Void = { _, _ in }) {
+        self.workDirectory = workDirectory
+        self.checkpointDirectory = checkpointDirectory
+        self.cancellation = cancellation
+        self.maxPixels = maxPixels
+        self.models = models
+        self.onProgress = onProgress
+    }
+
+    /// Reports progress of this run in 0...1, with an optional note (e.g. "scale 3/8").
+    public func report(progress: Double, _ note: String? = nil) {
+        onProgress(min(1, max(0, progress)), note)
+    }
+
+    /// A fresh path in the work directory for an output named `name` (e.g. "sample.png").
+    /// Repeated names get a numeric suffix, so parallel or repeated calls never collide.
+    public func outputURL(_ name: String) -> URL {
+        lock.lock(); defer { lock.unlock() }
+        let base = (name as NSString).deletingPathExtension
+        let ext = (name as NSString).pathExtension
+        var candidate = name
+        var n = 1
+        while issued.contains(candidate) || FileManager.default.fileExists(atPath: workDirectory.appendingPathComponent(candidate).path) {
+            candidate = ext.isEmpty ? "\(base)-\(n)" : "\(base)-\(n).\(ext)"
+            n += 1
+        }
+        issued.insert(candidate)
+        return workDirectory.appendingPathComponent(candidate)
+    }
+}
