@@ -51,14 +51,16 @@ public final class JobExecutor: @unchecked Sendable {
 
     /// Runs `pipeline` on `input`; returns the written output files. Throws `TaskCancelled` when
     /// `cancellation` fired, any other error when the job failed (its description says why).
-    public func run(_ pipeline: Pipeline, on input: JobInput, cancellation: CancellationToken,
+    /// `jobLogger` (default: the executor's) carries the job's metadata into step log lines.
+    public func run(_ pipeline: Pipeline, on input: JobInput, cancellation: CancellationToken, jobLogger: Logger? = nil,
                     progress: @escaping (Double, String?) -> Void = { _, _ in }) throws -> [URL] {
+        let logger = jobLogger ?? self.logger
         try checkImage(input.image, pipeline: pipeline, role: "input")
         for (template, url) in input.sideFiles.sorted(by: { $0.key.description < $1.key.description })
         where pipeline.steps.contains(where: { $0.input == .sideFile(template) || $0.side.values.contains(template) }) {
             try checkImage(url, pipeline: pipeline, role: "side file \(template)")
         }
-        let model = try resolveModel(pipeline, input: input, cancellation: cancellation, progress: progress)
+        let model = try resolveModel(pipeline, input: input, cancellation: cancellation, logger: logger, progress: progress)
 
         var previous = [TaskArtifact(input.image)]
         var kept: [(step: Step, artifacts: [TaskArtifact])] = []
@@ -125,7 +127,7 @@ public final class JobExecutor: @unchecked Sendable {
         return url
     }
 
-    private func resolveModel(_ pipeline: Pipeline, input: JobInput, cancellation: CancellationToken,
+    private func resolveModel(_ pipeline: Pipeline, input: JobInput, cancellation: CancellationToken, logger: Logger,
                               progress: @escaping (Double, String?) -> Void) throws -> URL? {
         switch pipeline.model {
         case .none:

@@ -27,6 +27,8 @@ public struct JobRecord: Sendable, Equatable {
     public var outputs: [String]
     /// Where the input is moved when the job ends (set just before the move, for recovery).
     public var destination: String?
+    /// The state the job takes once its input reached `destination`.
+    public var outcome: JobState?
 
     init(row: Row) {
         id = row["id"]
@@ -43,6 +45,7 @@ public struct JobRecord: Sendable, Equatable {
         finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         outputs = (row["outputs"] as String?).map { $0.split(separator: "\n").map(String.init) } ?? []
         destination = row["destination"]
+        outcome = (row["outcome"] as String?).flatMap(JobState.init(rawValue:))
     }
 }
 
@@ -75,7 +78,8 @@ public final class Journal: @unchecked Sendable {
                     started_at REAL,
                     finished_at REAL,
                     outputs TEXT,
-                    destination TEXT
+                    destination TEXT,
+                    outcome TEXT
                 );
                 CREATE INDEX jobs_state ON jobs(state);
                 CREATE TABLE pipelines (
@@ -114,25 +118,36 @@ public final class Journal: @unchecked Sendable {
     public func requeue(_ id: String, countAttempt: Bool, note: String?) throws {
         try db.write { db in
             try db.execute(sql: """
-                UPDATE jobs SET state = 'queued', attempts = attempts - ?, progress = 0, note = ?, destination = NULL
+                UPDATE jobs SET state = 'queued', attempts = attempts - ?, progress = 0, note = ?, destination = NULL, outcome = NULL
                 WHERE id = ? AND state IN ('queued', 'running')
                 """, arguments: [countAttempt ? 0 : 1, note, id])
         }
     }
 
-    /// Records where the input is about to be moved, before moving it.
-    public func setDestination(_ id: String, _ destination: String) throws {
+    /// Records how the job ends and where its input goes, just before moving the input, so that
+    /// recovery can complete the job if the process dies between the move and `complete`.
+    public func prepare(_ id: String, outcome: JobState, destination: String, outputs: [String], error: String?) throws {
         try db.write { db in
-            try db.execute(sql: "UPDATE jobs SET destination = ? WHERE id = ?", arguments: [destination, id])
+            try db.execute(sql: "UPDATE jobs SET outcome = ?, destination = ?, outputs = ?, error = ? WHERE id = ?",
+                           arguments: [outcome.rawValue, destination, outputs.joined(separator: "\n"), error, id])
         }
     }
 
-    public func finish(_ id: String, outputs: [String]) throws {
+    /// Applies the prepared outcome: the job becomes done or failed.
+    public func complete(_ id: String) throws {
         try db.write { db in
             try db.execute(sql: """
-                UPDATE jobs SET state = 'done', progress = 1, note = NULL, finished_at = ?, outputs = ?, error = NULL
-                WHERE id = ? AND state IN ('queued', 'running')
-                """, arguments: [now, outputs.joined(separator: "\n"), id])
+                UPDATE jobs SET state = outcome, progress = CASE outcome WHEN 'done' THEN 1 ELSE progress END,
+                                note = NULL, finished_at = ?
+                WHERE id = ? AND outcome IN ('done', 'failed') AND state IN ('queued', 'running')
+                """, arguments: [now, id])
+        }
+    }
+
+    /// The job whose processing folder is `directory`, in any state.
+    public func job(directory: String) throws -> JobRecord? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE directory = ?", arguments: [directory]).map(JobRecord.init)
         }
     }
 

@@ -27,7 +27,7 @@ public struct PipelineParser {
 
     public func parse(yaml: String, file: URL) throws -> Pipeline {
         let name = file.deletingPathExtension().lastPathComponent
-        var reader = Reader(file: file.path, registry: registry)
+        let reader = Reader(file: file.path, registry: registry)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {

@@ -1,0 +1,451 @@
+import Foundation
+import Logging
+import Plugins
+
+/// Settings of `singan daemon`.
+public struct DaemonOptions: Sendable {
+    /// Holds `pipelines/`, the pipelines' folders, `processing/`, `cache/` and `journal.sqlite`.
+    public var root: URL
+    /// Jobs that run at once.
+    public var workers: Int = 2
+    /// Training runs at once.
+    public var trainingSlots: Int = 1
+    /// Models kept loaded in memory.
+    public var loadedModels: Int = 4
+
+    public init(root: URL) { self.root = root }
+}
+
+/// Watches every pipeline's inbox under a root and runs a job for each file that arrives.
+///
+/// A file's journey, and how a crash at any point is recovered at the next start:
+/// 1. accept: `inbox/NAME/x.png` is renamed to `processing/NAME/<id>/x.png`, then the job is
+///    journaled as queued (a folder with no job row is journaled at recovery);
+/// 2. side files are moved into the same folder once they all arrived (the job stays queued);
+/// 3. run: queued → running (attempt counted); outputs are written atomically to the outbox;
+/// 4. finish: the outcome and destination are journaled, the input and side files are moved to
+///    `done/NAME/` (or `failed/NAME/` beside an `.error.txt`), then the job becomes done/failed.
+/// A job found running at start was interrupted: it is queued again, or failed after
+/// `max_attempts`. A job whose input already reached its journaled destination is completed.
+public final class Daemon: @unchecked Sendable {
+    public let options: DaemonOptions
+    public let registry: PluginRegistry
+    private let root: URL
+    private let logger: Logger
+    private let parser: PipelineParser
+    private let journal: Journal
+    private let executor: JobExecutor
+    private let pipelinesFolder: URL
+    private let control = DispatchQueue(label: "singan.daemon.control")
+    private let stopSignal = DispatchSemaphore(value: 0)
+    private let startedAt = Date()
+
+    // Owned by `control`.
+    private var pipelines: [String: Pipeline] = [:]
+    private var arrived: [String: Set<String>] = [:]
+    private var watcher: InotifyWatcher?
+    private var pool: WorkerPool?
+
+    // Guarded by `lock`: touched by workers.
+    private let lock = NSLock()
+    private var stopping = false
+    private var tokens: [String: CancellationToken] = [:]
+    private var lastProgress: [String: Date] = [:]
+    private var waitingLogged = Set<String>()
+
+    public init(options: DaemonOptions, registry: PluginRegistry = .standard, logger: Logger) throws {
+        self.options = options
+        self.registry = registry
+        self.logger = logger
+        root = options.root.standardizedFileURL
+        pipelinesFolder = root.appendingPathComponent("pipelines")
+        parser = PipelineParser(registry: registry)
+        for folder in ["pipelines", "processing", "cache"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        journal = try Journal(url: root.appendingPathComponent("journal.sqlite"))
+        executor = JobExecutor(root: root, registry: registry, models: LoadedModelCache(capacity: options.loadedModels),
+                               trainingSlots: options.trainingSlots, logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT (or `stop()`), then stops cleanly: running jobs are
+    /// cancelled (training checkpoints) and re-queued for the next start.
+    public func run() throws {
+        let instance = try DaemonLock(root: root)
+        defer { withExtendedLifetime(instance) {} }
+        let signals = installSignalHandlers()
+        defer { signals.forEach { $0.cancel() } }
+
+        let watcher = try InotifyWatcher { [weak self] event in
+            guard let self else { return }
+            self.control.async { self.handle(event) }
+        }
+        try control.sync {
+            self.watcher = watcher
+            try watcher.watch(pipelinesFolder)
+            for file in pipelineFiles() { load(file, scan: false) }
+        }
+        try recover()
+        let pool = WorkerPool(count: options.workers) { [unowned self] id in self.process(id) }
+        control.sync { self.pool = pool }
+        for job in try journal.jobs(in: [.queued]) { pool.submit(job.id) }
+        watcher.start()
+        control.sync { for pipeline in pipelines.values.sorted(by: { $0.name < $1.name }) { scan(pipeline) } }
+        logger.info("daemon.started", metadata: ["root": "\(root.path)", "pipelines": "\(control.sync { pipelines.count })",
+                                                 "workers": "\(options.workers)", "pid": "\(getpid())"])
+
+        stopSignal.wait()
+        let stopStarted = Date()
+        logger.info("daemon.stopping")
+        watcher.stop()
+        lock.lock()
+        stopping = true
+        let running = tokens.count
+        tokens.values.forEach { $0.cancel() }
+        lock.unlock()
+        pool.stop()
+        control.sync {}
+        logger.info("daemon.stopped", metadata: ["cancelled": "\(running)", "duration": "\(JobExecutor.seconds(since: stopStarted))"])
+    }
+
+    /// Asks `run()` to stop, as SIGTERM does.
+    public func stop() { stopSignal.signal() }
+
+    private func installSignalHandlers() -> [DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                self?.logger.info("daemon.signal", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
+                self?.stop()
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    private var isStopping: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping
+    }
+
+    // MARK: Pipelines (on `control`)
+
+    private func pipelineFiles() -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: pipelinesFolder.path)) ?? []
+        return names.filter(isPipelineFile).sorted().map { pipelinesFolder.appendingPathComponent($0) }
+    }
+
+    private func isPipelineFile(_ name: String) -> Bool {
+        !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
+    }
+
+    private func folder(_ relative: String) throws -> URL {
+        try RootPath.resolve(relative, under: root)
+    }
+
+    /// Loads or reloads a pipeline file; an invalid file is reported and the last good version kept.
+    private func load(_ file: URL, scan: Bool) {
+        let name = file.deletingPathExtension().lastPathComponent
+        let old = pipelines[name]
+        do {
+            let pipeline = try parser.parse(fileAt: file)
+            if let other = pipelines.values.first(where: { $0.name != name && $0.folders.inbox == pipeline.folders.inbox }) {
+                throw PipelineError(file: file.path, line: 0, column: 0,
+                                    message: "inbox \(pipeline.folders.inbox) is already the inbox of pipeline '\(other.name)'")
+            }
+            for relative in [pipeline.folders.inbox, pipeline.folders.outbox, pipeline.folders.done, pipeline.folders.failed] {
+                let url = try folder(relative)
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            }
+            pipelines[name] = pipeline
+            if old?.folders.inbox != pipeline.folders.inbox {
+                if let old { watcher?.unwatch(try folder(old.folders.inbox)) }
+                try watcher?.watch(try folder(pipeline.folders.inbox))
+                if scan { self.scan(pipeline) }
+            }
+            try? journal.recordPipeline(name, file: file.path, error: nil)
+            logger.info(old == nil ? "pipeline.loaded" : "pipeline.reloaded",
+                        metadata: ["pipeline": "\(name)", "inbox": "\(pipeline.folders.inbox)", "steps": "\(pipeline.steps.count)"])
+        } catch {
+            let action = old == nil ? "not loaded" : "keeping the last good version"
+            logger.error("pipeline.invalid", metadata: ["pipeline": "\(name)", "error": "\(error)", "action": "\(action)"])
+            try? journal.recordPipeline(name, file: file.path, error: "\(error) (\(action))")
+        }
+    }
+
+    private func unload(_ file: URL) {
+        let name = file.deletingPathExtension().lastPathComponent
+        guard let old = pipelines.removeValue(forKey: name) else { return }
+        if let inbox = try? folder(old.folders.inbox) { watcher?.unwatch(inbox) }
+        try? journal.forgetPipeline(name)
+        logger.info("pipeline.removed", metadata: ["pipeline": "\(name)"])
+    }
+
+    private func handle(_ event: InotifyWatcher.Event) {
+        guard !isStopping else { return }
+        switch event.kind {
+        case .overflow:
+            logger.warning("watch.overflow", metadata: ["action": "rescanning every folder"])
+            for file in pipelineFiles() { load(file, scan: false) }
+            for pipeline in pipelines.values { scan(pipeline) }
+        case .arrived where event.folder == pipelinesFolder.standardizedFileURL,
+             .departed where event.folder == pipelinesFolder.standardizedFileURL:
+            guard isPipelineFile(event.name) else { return }
+            let file = pipelinesFolder.appendingPathComponent(event.name)
+            if FileManager.default.fileExists(atPath: file.path) { load(file, scan: true) } else { unload(file) }
+        case .arrived:
+            if let pipeline = owner(of: event.folder) { accept(event.name, into: pipeline) }
+        case .departed:
+            arrived[event.folder.path]?.remove(event.name)
+        case .folderGone:
+            logger.warning("watch.folder_gone", metadata: ["folder": "\(event.folder.path)"])
+        }
+    }
+
+    private func owner(of folder: URL) -> Pipeline? {
+        pipelines.values.first { (try? self.folder($0.folders.inbox).standardizedFileURL) == folder.standardizedFileURL }
+    }
+
+    /// Accepts every file already in the pipeline's inbox (files present at start, or after an overflow).
+    private func scan(_ pipeline: Pipeline) {
+        guard let inbox = try? folder(pipeline.folders.inbox) else { return }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []).sorted()
+        for name in names { accept(name, into: pipeline) }
+    }
+
+    // MARK: Jobs
+
+    /// Moves a complete inbox file into `processing/` and journals it as a queued job.
+    private func accept(_ name: String, into pipeline: Pipeline) {
+        guard !InboxRules.isIgnored(name), let inbox = try? folder(pipeline.folders.inbox) else { return }
+        let source = inbox.appendingPathComponent(name)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder), !isFolder.boolValue else { return }
+        arrived[inbox.path, default: []].insert(name)
+        if pipeline.isSideFile(name) { return }
+
+        let id = UUID().uuidString.lowercased()
+        let directory = "processing/\(pipeline.name)/\(id)"
+        let jobFolder = root.appendingPathComponent(directory)
+        do {
+            try FileManager.default.createDirectory(at: jobFolder, withIntermediateDirectories: true)
+            guard rename(source.path, jobFolder.appendingPathComponent(name).path) == 0 else {
+                try? FileManager.default.removeItem(at: jobFolder)
+                return  // taken already (a duplicate event), or gone
+            }
+            arrived[inbox.path]?.remove(name)
+            try journal.insert(id: id, pipeline: pipeline.name, input: name, directory: directory)
+        } catch {
+            logger.error("job.accept_failed", metadata: ["pipeline": "\(pipeline.name)", "input": "\(name)", "error": "\(error)"])
+            return
+        }
+        logger.info("job.accepted", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(name)"])
+        pool?.submit(id)
+    }
+
+    /// Runs one queued job on a worker thread.
+    private func process(_ id: String) {
+        guard !isStopping, let job = try? journal.job(id), job.state == .queued else { return }
+        guard let pipeline = control.sync(execute: { pipelines[job.pipeline] }) else {
+            finish(job, pipeline: nil, outcome: .failed, outputs: [], error: "pipeline '\(job.pipeline)' is not loaded (its file was removed or is invalid)", since: Date())
+            return
+        }
+        let jobFolder = root.appendingPathComponent(job.directory)
+        let stem = (job.input as NSString).deletingPathExtension
+        let missing = gatherSideFiles(pipeline, stem: stem, into: jobFolder)
+        if !missing.isEmpty {
+            let deadline = max(job.createdAt, startedAt).addingTimeInterval(pipeline.sideFileTimeout)
+            if Date() < deadline {
+                lock.lock(); let first = waitingLogged.insert(id).inserted; lock.unlock()
+                if first {
+                    logger.info("job.waiting", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
+                                                          "side_files": "\(missing.joined(separator: ","))"])
+                    try? journal.progress(id, 0, note: "waiting for side file \(missing.joined(separator: ", "))")
+                }
+                pool?.submit(id, after: 0.25)
+            } else {
+                finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                       error: "side file \(missing.joined(separator: ", ")) did not arrive within \(Int(pipeline.sideFileTimeout)) s", since: job.createdAt)
+            }
+            return
+        }
+
+        guard let running = try? journal.start(id) else { return }
+        let started = Date()
+        let token = CancellationToken()
+        lock.lock(); tokens[id] = token; waitingLogged.remove(id); lock.unlock()
+        defer { lock.lock(); tokens[id] = nil; lastProgress[id] = nil; lock.unlock() }
+        // A cancel that raced with `start` must still stop this job.
+        if isStopping { token.cancel() }
+        logger.info("job.started", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
+                                              "attempt": "\(running.attempts)"])
+        do {
+            let work = jobFolder.appendingPathComponent(".work")
+            try clearWork(work)
+            var sideFiles: [NameTemplate: URL] = [:]
+            for template in pipeline.sideFiles { sideFiles[template] = jobFolder.appendingPathComponent(template.render(["stem": stem])) }
+            let input = JobInput(image: jobFolder.appendingPathComponent(job.input), sideFiles: sideFiles,
+                                 workDirectory: work, outputDirectory: try folder(pipeline.folders.outbox))
+            var jobLogger = logger
+            jobLogger[metadataKey: "job"] = "\(id)"
+            jobLogger[metadataKey: "pipeline"] = "\(pipeline.name)"
+            let outputs = try executor.run(pipeline, on: input, cancellation: token, jobLogger: jobLogger) { [weak self] fraction, note in
+                self?.report(id, fraction, note)
+            }
+            finish(running, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
+        } catch let error where error is TaskCancelled || token.isCancelled {
+            try? journal.requeue(id, countAttempt: false, note: "stopped by the daemon; resumes at the next start")
+            logger.info("job.requeued", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
+                                                   "duration": "\(JobExecutor.seconds(since: started))"])
+        } catch {
+            finish(running, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
+        }
+    }
+
+    /// Moves the job's side files that arrived into its folder; returns the names still missing.
+    private func gatherSideFiles(_ pipeline: Pipeline, stem: String, into jobFolder: URL) -> [String] {
+        guard let inbox = try? folder(pipeline.folders.inbox) else { return [] }
+        var missing: [String] = []
+        for template in pipeline.sideFiles {
+            let name = template.render(["stem": stem])
+            let target = jobFolder.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: target.path) { continue }
+            let complete = control.sync { arrived[inbox.path]?.contains(name) ?? false }
+            if complete, rename(inbox.appendingPathComponent(name).path, target.path) == 0 {
+                control.sync { _ = arrived[inbox.path]?.remove(name) }
+            } else {
+                missing.append(name)
+            }
+        }
+        return missing
+    }
+
+    /// Empties the job's scratch folder from an earlier attempt, keeping training checkpoints.
+    private func clearWork(_ work: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        for name in try fm.contentsOfDirectory(atPath: work.path) where name != "checkpoints" {
+            try fm.removeItem(at: work.appendingPathComponent(name))
+        }
+    }
+
+    private func report(_ id: String, _ fraction: Double, _ note: String?) {
+        lock.lock()
+        let due = lastProgress[id].map { Date().timeIntervalSince($0) > 0.5 } ?? true
+        if due { lastProgress[id] = Date() }
+        lock.unlock()
+        if due { try? journal.progress(id, fraction, note: note) }
+    }
+
+    private func relative(_ url: URL) -> String {
+        let path = url.standardizedFileURL.path
+        let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+    }
+
+    /// Ends a job: journals the outcome, moves the input and side files to done/ or failed/
+    /// (with an `.error.txt`), then marks the job done or failed.
+    private func finish(_ job: JobRecord, pipeline: Pipeline?, outcome: JobState, outputs: [URL], error: String?, since: Date) {
+        let folders = pipeline?.folders ?? PipelineFolders.defaults(for: job.pipeline)
+        let jobFolder = root.appendingPathComponent(job.directory)
+        let input = jobFolder.appendingPathComponent(job.input)
+        let tag = String(job.id.prefix(8))
+        do {
+            let target = try folder(outcome == .done ? folders.done : folders.failed)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            let destination = FileMoves.freeName(job.input, in: target, tag: tag)
+            if let error {
+                let report = "input: \(job.input)\npipeline: \(job.pipeline)\njob: \(job.id)\nattempts: \(job.attempts)\n" +
+                             "failed: \(ISO8601DateFormatter().string(from: Date()))\nerror: \(error)\n"
+                try FileMoves.writeAtomically(report, to: URL(fileURLWithPath: destination.path + ".error.txt"))
+            }
+            try journal.prepare(job.id, outcome: outcome, destination: relative(destination), outputs: outputs.map(relative), error: error)
+            try FileMoves.moveAtomically(input, to: destination)
+            try moveLeftovers(from: jobFolder, to: target, tag: tag)
+            try journal.complete(job.id)
+            try? FileManager.default.removeItem(at: jobFolder)
+        } catch let moveError {
+            logger.error("job.finish_failed", metadata: ["job": "\(job.id)", "error": "\(moveError)"])
+            return
+        }
+        var metadata: Logger.Metadata = ["pipeline": "\(job.pipeline)", "job": "\(job.id)", "input": "\(job.input)",
+                                         "duration": "\(JobExecutor.seconds(since: since))"]
+        if let error {
+            metadata["error"] = "\(error)"
+            logger.warning("job.failed", metadata: metadata)
+        } else {
+            metadata["outputs"] = "\(outputs.map(relative).joined(separator: ","))"
+            logger.info("job.done", metadata: metadata)
+        }
+    }
+
+    /// Side files travel with their input.
+    private func moveLeftovers(from jobFolder: URL, to target: URL, tag: String) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: jobFolder.path)) ?? []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            try FileMoves.moveAtomically(jobFolder.appendingPathComponent(name), to: FileMoves.freeName(name, in: target, tag: tag))
+        }
+    }
+
+    // MARK: Recovery
+
+    /// Brings the journal and `processing/` back in step after a crash, before any job runs.
+    private func recover() throws {
+        for job in try journal.jobs(in: [.queued, .running]) {
+            let jobFolder = root.appendingPathComponent(job.directory)
+            let pipeline = control.sync { pipelines[job.pipeline] }
+            if !FileManager.default.fileExists(atPath: jobFolder.appendingPathComponent(job.input).path) {
+                if job.outcome != nil, let destination = job.destination,
+                   FileManager.default.fileExists(atPath: root.appendingPathComponent(destination).path) {
+                    // Died after moving the input, before marking the job: finish the bookkeeping.
+                    let target = root.appendingPathComponent(destination).deletingLastPathComponent()
+                    try? moveLeftovers(from: jobFolder, to: target, tag: String(job.id.prefix(8)))
+                    try journal.complete(job.id)
+                    logger.info("job.recovered", metadata: ["job": "\(job.id)", "input": "\(job.input)", "state": "\(job.outcome!.rawValue)"])
+                } else {
+                    try journal.fail(job.id, error: "the input vanished from \(job.directory)")
+                    logger.warning("job.failed", metadata: ["job": "\(job.id)", "input": "\(job.input)", "error": "input vanished"])
+                }
+                try? FileManager.default.removeItem(at: jobFolder)
+                continue
+            }
+            guard job.state == .running else { continue }
+            let limit = pipeline?.maxAttempts ?? 3
+            if job.attempts >= limit {
+                finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                       error: "interrupted \(job.attempts) times (the process died during the job); giving up after max_attempts = \(limit)",
+                       since: job.startedAt ?? job.createdAt)
+            } else {
+                try journal.requeue(job.id, countAttempt: true, note: "interrupted; retrying (attempt \(job.attempts + 1) of \(limit))")
+                logger.info("job.retry", metadata: ["job": "\(job.id)", "input": "\(job.input)", "attempts": "\(job.attempts)"])
+            }
+        }
+        try adoptOrphans()
+    }
+
+    /// Journals job folders left by a crash between moving the input and journaling the job.
+    private func adoptOrphans() throws {
+        let fm = FileManager.default
+        let processing = root.appendingPathComponent("processing")
+        for pipelineName in (try? fm.contentsOfDirectory(atPath: processing.path)) ?? [] {
+            let pipelineFolder = processing.appendingPathComponent(pipelineName)
+            for id in (try? fm.contentsOfDirectory(atPath: pipelineFolder.path)) ?? [] {
+                let directory = "processing/\(pipelineName)/\(id)"
+                let jobFolder = root.appendingPathComponent(directory)
+                if let known = try journal.job(directory: directory) {
+                    if known.state == .done || known.state == .failed { try? fm.removeItem(at: jobFolder) }
+                    continue
+                }
+                let files = ((try? fm.contentsOfDirectory(atPath: jobFolder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+                let pipeline = control.sync { pipelines[pipelineName] }
+                guard let input = files.first(where: { !(pipeline?.isSideFile($0) ?? false) }) ?? files.first else {
+                    try? fm.removeItem(at: jobFolder)
+                    continue
+                }
+                try journal.insert(id: id, pipeline: pipelineName, input: input, directory: directory)
+                logger.info("job.adopted", metadata: ["pipeline": "\(pipelineName)", "job": "\(id)", "input": "\(input)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The text `singan status` prints: the daemon, its pipelines, and its jobs by state.
+public enum StatusReport {
+    /// Renders the journal of `root`; `recent` limits the done and failed jobs listed.
+    public static func render(root: URL, recent: Int = 10) throws -> String {
+        let journalURL = root.appendingPathComponent("journal.sqlite")
+        guard FileManager.default.fileExists(atPath: journalURL.path) else {
+            throw StatusError(message: "no journal at \(journalURL.path): no daemon has run on this root")
+        }
+        let journal = try Journal(url: journalURL)
+        var lines: [String] = []
+        if let pid = DaemonLock.runningPid(root: root) {
+            lines.append("daemon: running (pid \(pid)) on \(root.path)")
+        } else {
+            lines.append("daemon: not running on \(root.path)")
+        }
+        let pipelines = try journal.pipelines()
+        lines.append("pipelines: \(pipelines.count)")
+        for p in pipelines {
+            lines.append("  \(p.name): " + (p.error.map { "INVALID — \($0)" } ?? "ok"))
+        }
+        let counts = try journal.counts()
+        lines.append("jobs: " + JobState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
+        let jobs = try journal.jobs(in: [.running, .queued])
+        for job in jobs where job.state == .running {
+            lines.append("  running  \(job.pipeline)/\(job.input)  \(Int((job.progress * 100).rounded()))%" +
+                         (job.note.map { "  \($0)" } ?? "") + "  attempt \(job.attempts)  job \(job.id.prefix(8))")
+        }
+        for job in jobs where job.state == .queued {
+            lines.append("  queued   \(job.pipeline)/\(job.input)" + (job.note.map { "  \($0)" } ?? "") + "  job \(job.id.prefix(8))")
+        }
+        let finished = try journal.jobs(in: [.done, .failed]).sorted { ($0.finishedAt ?? $0.createdAt) > ($1.finishedAt ?? $1.createdAt) }
+        if !finished.isEmpty { lines.append("recent:") }
+        for job in finished.prefix(recent) {
+            let took = zip(job.startedAt, job.finishedAt).map { String(format: "  %.1fs", $1.timeIntervalSince($0)) } ?? ""
+            if job.state == .done {
+                lines.append("  done     \(job.pipeline)/\(job.input)\(took)  → \(job.outputs.joined(separator: ", "))")
+            } else {
+                lines.append("  failed   \(job.pipeline)/\(job.input)\(took)  \(job.error ?? "")")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
+}
+
+public struct StatusError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

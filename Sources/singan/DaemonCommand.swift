@@ -1,0 +1,50 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import Logging
+import Plugins
+
+/// `singan daemon --root DIR`: watch every pipeline's inbox and process what arrives.
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Watch the inbox of every pipeline under ROOT/pipelines and run each dropped image.",
+        discussion: """
+            ROOT/pipelines/NAME.yaml watches ROOT/inbox/NAME/, writes to ROOT/outbox/NAME/ and moves \
+            each input to ROOT/done/NAME/ or ROOT/failed/NAME/ (with NAME.error.txt). Pipeline files \
+            are reloaded when edited. SIGTERM or SIGINT stops cleanly (exit 0): running jobs are \
+            cancelled (training checkpoints) and resume at the next start. See docs/PIPELINES.md.
+            """)
+
+    @Option(help: "The root folder holding pipelines/, inbox/, outbox/, done/, failed/.")
+    var root: String
+
+    @Option(help: "Jobs that run at once.")
+    var workers: Int = 2
+
+    @Option(help: "Training runs at once.")
+    var trainingSlots: Int = 1
+
+    @Option(help: "Trained models kept loaded in memory.")
+    var loadedModels: Int = 4
+
+    func validate() throws {
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard trainingSlots >= 1 else { throw ValidationError("--training-slots must be at least 1") }
+        guard loadedModels >= 1 else { throw ValidationError("--loaded-models must be at least 1") }
+    }
+
+    func run() throws {
+        LineLogHandler.bootstrap()
+        var options = DaemonOptions(root: URL(fileURLWithPath: root).standardizedFileURL)
+        options.workers = workers
+        options.trainingSlots = trainingSlots
+        options.loadedModels = loadedModels
+        do {
+            try Daemon(options: options, logger: Logger(label: "singan.daemon")).run()
+        } catch let error as DaemonError {
+            FileHandle.standardError.write(Data("singan daemon: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
