@@ -1,0 +1,113 @@
+@testable import Daemon
+import Foundation
+import Logging
+import Plugins
+import Vips
+import XCTest
+
+final class JobExecutorTests: XCTestCase {
+    var root: URL!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("executor-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("in"), withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: root) }
+
+    func pipeline(_ yaml: String) throws -> Pipeline {
+        try PipelineParser(registry: TestPlugins.registry).parse(yaml: yaml, file: root.appendingPathComponent("pipelines/p.yaml"))
+    }
+
+    func run(_ p: Pipeline, executor: JobExecutor, image: URL, side: [NameTemplate: URL] = [:]) throws -> [String] {
+        let out = root.appendingPathComponent("out")
+        let input = JobInput(image: image, sideFiles: side, workDirectory: root.appendingPathComponent("work-\(UUID().uuidString)"),
+                             outputDirectory: out)
+        return try executor.run(p, on: input, cancellation: CancellationToken()).map { String($0.path.dropFirst(out.path.count + 1)) }
+    }
+
+    func testTrainsOncePerImageContentAndChainsSteps() throws {
+        let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
+        let p = try pipeline("""
+            model: {train: {preset: quick}}
+            steps:
+              - task: sample
+                params: {count: 2}
+                keep: true
+              - task: resize
+                name: big
+                params: {factor: 2}
+            """)
+        let a = root.appendingPathComponent("in/a.png"), b = root.appendingPathComponent("in/b.png")
+        try TestPlugins.solid(0.5, to: a)
+        try FileManager.default.copyItem(at: a, to: b)
+        let runsBefore = FakeTrain.runs
+        XCTAssertEqual(try run(p, executor: executor, image: a), ["a_sample_0.png", "a_sample_1.png", "a_big_0.png", "a_big_1.png"])
+        XCTAssertEqual(try run(p, executor: executor, image: b).count, 4)
+        XCTAssertEqual(FakeTrain.runs - runsBefore, 1, "same bytes under another name must hit the model cache")
+        let big = try VipsImage.load(path: root.appendingPathComponent("out/a_big_1.png").path)
+        XCTAssertEqual([big.width, big.height], [16, 16])
+
+        let c = root.appendingPathComponent("in/c.png")
+        try TestPlugins.solid(-0.5, to: c)
+        _ = try run(p, executor: executor, image: c)
+        XCTAssertEqual(FakeTrain.runs - runsBefore, 2)
+    }
+
+    func testLabelsSideFilesAndFormatConversion() throws {
+        let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
+        let p = try pipeline("""
+            steps:
+              - task: edit
+                side: {mask: "{stem}_mask.png"}
+            output: {name: "{stem}_{label}", format: jpg}
+            """)
+        let image = root.appendingPathComponent("in/cat.png"), mask = root.appendingPathComponent("in/cat_mask.png")
+        try TestPlugins.solid(0, to: image)
+        try TestPlugins.solid(1, to: mask)
+        XCTAssertEqual(try run(p, executor: executor, image: image, side: [p.sideFiles[0]: mask]), ["cat_masked.jpg", "cat_unmasked.jpg"])
+        XCTAssertEqual(try VipsImage.load(path: root.appendingPathComponent("out/cat_masked.jpg").path).formatName?.hasPrefix("jpeg"), true)
+        XCTAssertThrowsError(try run(p, executor: executor, image: image)) { XCTAssertEqual("\($0)", "side file cat_mask.png is missing") }
+    }
+
+    func testCorruptAndOversizeInputsFailWithAReason() throws {
+        let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
+        let p = try pipeline("max_pixels: 100\nsteps:\n  - task: resize\n")
+        let corrupt = root.appendingPathComponent("in/bad.png")
+        try Data("not an image".utf8).write(to: corrupt)
+        XCTAssertThrowsError(try run(p, executor: executor, image: corrupt)) {
+            XCTAssertTrue("\($0)".hasPrefix("input bad.png is not a usable image"), "\($0)")
+        }
+        let big = root.appendingPathComponent("in/big.png")
+        try TestPlugins.solid(0, to: big, size: 20)
+        XCTAssertThrowsError(try run(p, executor: executor, image: big)) {
+            XCTAssertTrue("\($0)".contains("big.png is not a usable image"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("out").path), "no partial output")
+    }
+}
+
+final class JournalTests: XCTestCase {
+    func testStateTransitions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = try Journal(url: dir.appendingPathComponent("j.sqlite"))
+        try journal.insert(id: "a", pipeline: "p", input: "a.png", directory: "processing/p/a")
+        XCTAssertEqual(try journal.start("a")?.attempts, 1)
+        XCTAssertEqual(try journal.start("a")?.attempts, 1, "a running job does not start again")
+        try journal.requeue("a", countAttempt: false, note: "stopped")
+        XCTAssertEqual(try journal.job("a")?.attempts, 0)
+        XCTAssertEqual(try journal.start("a")?.attempts, 1)
+        try journal.requeue("a", countAttempt: true, note: "crashed")
+        XCTAssertEqual(try journal.start("a")?.attempts, 2)
+        try journal.prepare("a", outcome: .done, destination: "done/p/a.png", outputs: ["outbox/p/a_0.png"], error: nil)
+        try journal.complete("a")
+        let done = try XCTUnwrap(journal.job("a"))
+        XCTAssertEqual(done.state, .done)
+        XCTAssertEqual(done.outputs, ["outbox/p/a_0.png"])
+        try journal.complete("a")  // idempotent
+        XCTAssertEqual(try journal.counts(), [.done: 1])
+        XCTAssertEqual(try journal.job(directory: "processing/p/a")?.id, "a")
+    }
+}

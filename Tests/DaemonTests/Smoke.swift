@@ -1,5 +1,0 @@
-import XCTest
-
-final class DaemonTestsSmoke: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}
