@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "singan"]),
     ],
     swiftLanguageModes: [.v5]
 )

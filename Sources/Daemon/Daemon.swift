@@ -220,8 +220,11 @@ public final class Daemon: @unchecked Sendable {
     private func accept(_ name: String, into pipeline: Pipeline) {
         guard !InboxRules.isIgnored(name), let inbox = try? folder(pipeline.folders.inbox) else { return }
         let source = inbox.appendingPathComponent(name)
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder), !isFolder.boolValue else { return }
+        // An empty file is typically `touch`ed or created before being written: wait for the
+        // close after its content (an empty file is no image anyway).
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path),
+              attributes[.type] as? FileAttributeType != .typeDirectory,
+              (attributes[.size] as? NSNumber)?.intValue ?? 0 > 0 else { return }
         arrived[inbox.path, default: []].insert(name)
         if pipeline.isSideFile(name) { return }
 
@@ -266,7 +269,7 @@ public final class Daemon: @unchecked Sendable {
                 pool?.submit(id, after: 0.25)
             } else {
                 finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
-                       error: "side file \(missing.joined(separator: ", ")) did not arrive within \(Int(pipeline.sideFileTimeout)) s", since: job.createdAt)
+                       error: "side file \(missing.joined(separator: ", ")) did not arrive within \(String(format: "%g", pipeline.sideFileTimeout)) s", since: job.createdAt)
             }
             return
         }

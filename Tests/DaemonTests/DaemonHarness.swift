@@ -1,0 +1,120 @@
+import Foundation
+import Vips
+import XCTest
+
+/// Runs the real `singan` executable on a temporary root, for the daemon's process tests.
+final class DaemonHarness {
+    let root: URL
+    let log: URL
+    private(set) var process: Process?
+
+    init(pipelines: [String: String]) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
+        log = root.appendingPathComponent("daemon.log")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        for (name, yaml) in pipelines { try writePipeline(name, yaml) }
+    }
+
+    deinit {
+        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// The `singan` built with the tests (same folder as the test bundle), else the package's build.
+    static var binary: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("singan"),
+            Bundle.main.bundleURL.appendingPathComponent("singan"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/singan").standardizedFileURL,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/release/singan").standardizedFileURL,
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    /// Runs `singan ARGS` to completion; returns (exit status, standard output).
+    static func run(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func writePipeline(_ name: String, _ yaml: String) throws {
+        // Written beside, then renamed in: the daemon sees a complete file.
+        let temporary = root.appendingPathComponent(".\(name).yaml.tmp")
+        try yaml.write(to: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary.path, root.appendingPathComponent("pipelines/\(name).yaml").path) == 0 else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+    }
+
+    /// Starts `singan daemon --root ROOT`; `stepDelayMs` slows every task run (test hook).
+    func start(stepDelayMs: Int = 0, workers: Int = 2) throws {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["daemon", "--root", root.path, "--workers", "\(workers)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SINGAN_TEST_STEP_DELAY_MS"] = "\(stepDelayMs)"
+        process.environment = environment
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardError = handle
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        try waitFor("daemon.started", timeout: 20) { self.logText.components(separatedBy: "daemon.started").count - 1 > self.starts }
+        starts += 1
+    }
+
+    private var starts = 0
+
+    func signal(_ number: Int32) -> Int32 {
+        guard let process else { return -1 }
+        kill(process.processIdentifier, number)
+        process.waitUntilExit()
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    /// File names in a folder of the root; hidden ones (e.g. temporaries of atomic writes) only if asked.
+    func files(_ relative: String, hidden: Bool = false) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: url(relative).path)) ?? []).filter { hidden || !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// Job folders still under processing/.
+    var processing: [String] {
+        files("processing").flatMap { p in files("processing/\(p)").map { "\(p)/\($0)" } }
+    }
+
+    func waitFor(_ what: String, timeout: Double = 30, _ condition: () -> Bool) throws {
+        let end = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > end { throw TimeoutError(what: what, log: logText) }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// Writes a small PNG (valid image) to `url`.
+    static func image(_ url: URL, size: Int = 16, value: Float = 0.2) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let pixels = (0..<(3 * size * size)).map { Float($0 % 7) / 7 * value }
+        try VipsImage.fromPlanarFloats(pixels, width: size, height: size, channels: 3).save(to: url.path)
+    }
+}
+
+struct TimeoutError: Error, CustomStringConvertible {
+    let what: String
+    let log: String
+    var description: String { "timed out waiting for \(what); daemon log:\n\(log)" }
+}
