@@ -12,6 +12,8 @@ public struct DaemonOptions: Sendable {
     public var trainingSlots: Int = 1
     /// Models kept loaded in memory.
     public var loadedModels: Int = 4
+    /// Whether SIGTERM and SIGINT stop the daemon (off when a test runs it in-process).
+    public var handleSignals = true
 
     public init(root: URL) { self.root = root }
 }
@@ -73,7 +75,7 @@ public final class Daemon: @unchecked Sendable {
     public func run() throws {
         let instance = try DaemonLock(root: root)
         defer { withExtendedLifetime(instance) {} }
-        let signals = installSignalHandlers()
+        let signals = options.handleSignals ? installSignalHandlers() : []
         defer { signals.forEach { $0.cancel() } }
 
         let watcher = try InotifyWatcher { [weak self] event in
@@ -165,6 +167,7 @@ public final class Daemon: @unchecked Sendable {
                 if scan { self.scan(pipeline) }
             }
             try? journal.recordPipeline(name, file: file.path, error: nil)
+            for job in (try? journal.jobs(in: [.queued])) ?? [] where job.pipeline == name { pool?.submit(job.id) }
             logger.info(old == nil ? "pipeline.loaded" : "pipeline.reloaded",
                         metadata: ["pipeline": "\(name)", "inbox": "\(pipeline.folders.inbox)", "steps": "\(pipeline.steps.count)"])
         } catch {
@@ -251,7 +254,8 @@ public final class Daemon: @unchecked Sendable {
     private func process(_ id: String) {
         guard !isStopping, let job = try? journal.job(id), job.state == .queued else { return }
         guard let pipeline = control.sync(execute: { pipelines[job.pipeline] }) else {
-            finish(job, pipeline: nil, outcome: .failed, outputs: [], error: "pipeline '\(job.pipeline)' is not loaded (its file was removed or is invalid)", since: Date())
+            // Resubmitted by `load` when the pipeline file is valid again.
+            try? journal.progress(id, 0, note: "waiting for pipeline '\(job.pipeline)' to load (its file is missing or invalid)")
             return
         }
         let jobFolder = root.appendingPathComponent(job.directory)

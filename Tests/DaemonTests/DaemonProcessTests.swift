@@ -136,6 +136,29 @@ final class DaemonProcessTests: XCTestCase {
         XCTAssertEqual(d.signal(SIGTERM), 0)
     }
 
+    func testKill9AtManyMomentsLosesAndRepeatsNothing() throws {
+        let d = try DaemonHarness(pipelines: ["k": "max_attempts: 20\n" + Self.halve])
+        let names = (0..<12).map { "n\($0).png" }
+        for name in names { try DaemonHarness.image(d.url("staging/\(name)")) }
+        try d.start(stepDelayMs: 60)
+        for (i, name) in names.enumerated() {
+            rename(d.url("staging/\(name)").path, d.url("inbox/k/\(name)").path)
+            if i % 3 == 2 {
+                // Kill at a different moment each time: mid-accept, mid-run, mid-finish.
+                Thread.sleep(forTimeInterval: Double(i) * 0.013)
+                _ = d.signal(SIGKILL)
+                try d.start(stepDelayMs: 60)
+            }
+        }
+        try d.waitFor("all done") { d.files("done/k") == names.sorted() && d.processing.isEmpty }
+        XCTAssertEqual(d.files("failed/k"), [])
+        XCTAssertEqual(d.files("inbox/k"), [])
+        XCTAssertEqual(d.files("outbox/k"), names.map { $0.replacingOccurrences(of: ".png", with: "_half.png") }.sorted())
+        let (_, status) = try DaemonHarness.run(["status", "--root", d.root.path])
+        XCTAssertTrue(status.contains("jobs: 0 queued, 0 running, 12 done, 0 failed"), status)
+        XCTAssertEqual(d.signal(SIGTERM), 0)
+    }
+
     func testRepeatedCrashesFailTheJobAfterMaxAttempts() throws {
         let d = try DaemonHarness(pipelines: ["once": "max_attempts: 1\n" + Self.halve])
         try DaemonHarness.image(d.url("inbox/once/a.png"))
