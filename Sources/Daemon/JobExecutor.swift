@@ -56,9 +56,8 @@ public final class JobExecutor: @unchecked Sendable {
                     progress: @escaping (Double, String?) -> Void = { _, _ in }) throws -> [URL] {
         let logger = jobLogger ?? self.logger
         try checkImage(input.image, pipeline: pipeline, role: "input")
-        for (template, url) in input.sideFiles.sorted(by: { $0.key.description < $1.key.description })
-        where pipeline.steps.contains(where: { $0.input == .sideFile(template) || $0.side.values.contains(template) }) {
-            try checkImage(url, pipeline: pipeline, role: "side file \(template)")
+        for (_, url) in input.sideFiles.sorted(by: { $0.key.description < $1.key.description }) {
+            try checkImage(url, pipeline: pipeline, role: "side file")
         }
         let model = try resolveModel(pipeline, input: input, cancellation: cancellation, logger: logger, progress: progress)
 
