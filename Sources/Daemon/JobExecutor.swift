@@ -59,7 +59,12 @@ public final class JobExecutor: @unchecked Sendable {
         for (_, url) in input.sideFiles.sorted(by: { $0.key.description < $1.key.description }) {
             try checkImage(url, pipeline: pipeline, role: "side file")
         }
-        let model = try resolveModel(pipeline, input: input, cancellation: cancellation, logger: logger, progress: progress)
+        // Progress runs over phases: training (when the pipeline trains), then one per step.
+        let firstStep = pipeline.trains ? 1.0 : 0.0
+        let phases = Double(pipeline.steps.count) + firstStep
+        let model = try resolveModel(pipeline, input: input, cancellation: cancellation, logger: logger) { fraction, note in
+            progress(fraction / phases, note)
+        }
 
         var previous = [TaskArtifact(input.image)]
         var kept: [(step: Step, artifacts: [TaskArtifact])] = []
@@ -79,12 +84,12 @@ public final class JobExecutor: @unchecked Sendable {
                 let started = Date()
                 let work = input.workDirectory.appendingPathComponent("\(number + 1)-\(step.name)/\(i)")
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-                let base = (Double(number) + Double(i) / Double(images.count)) / Double(pipeline.steps.count)
+                let base = (firstStep + Double(number) + Double(i) / Double(images.count)) / phases
                 let context = TaskContext(
                     workDirectory: work, checkpointDirectory: input.workDirectory.appendingPathComponent("checkpoints/\(step.name)"),
                     cancellation: cancellation, maxPixels: pipeline.maxPixels, models: models,
                     onProgress: { fraction, note in
-                        progress(base + fraction / Double(pipeline.steps.count * images.count), "\(step.name): \(note ?? "running")")
+                        progress(base + fraction / (phases * Double(images.count)), "\(step.name): \(note ?? "running")")
                     })
                 try FileManager.default.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
                 let request = TaskRequest(image: image, model: plugin.inputs.model == .none ? nil : model,
@@ -144,7 +149,7 @@ public final class JobExecutor: @unchecked Sendable {
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
                 let context = TaskContext(workDirectory: work, checkpointDirectory: checkpoints, cancellation: cancellation,
                                           maxPixels: pipeline.maxPixels, models: models,
-                                          onProgress: { fraction, note in progress(0, "train: \(note ?? String(format: "%.0f%%", fraction * 100))") })
+                                          onProgress: { fraction, note in progress(fraction, "train: \(note ?? "running")") })
                 progress(0, "train: starting")
                 if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }
                 let artifacts = try train.init().run(TaskRequest(image: input.image, parameters: parameters), context: context)
