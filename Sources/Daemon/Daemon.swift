@@ -158,9 +158,13 @@ public final class Daemon: @unchecked Sendable {
                 throw PipelineError(file: file.path, line: 0, column: 0,
                                     message: "inbox \(pipeline.folders.inbox) is already the inbox of pipeline '\(other.name)'")
             }
-            for relative in [pipeline.folders.inbox, pipeline.folders.outbox, pipeline.folders.done, pipeline.folders.failed] {
-                let url = try folder(relative)
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            let f = pipeline.folders
+            for (key, relative) in [("inbox", f.inbox), ("outbox", f.outbox), ("done", f.done), ("failed", f.failed)] {
+                do {
+                    try FileManager.default.createDirectory(at: try folder(relative), withIntermediateDirectories: true)
+                } catch {
+                    throw PipelineError(file: file.path, line: 0, column: 0, message: "\(key): \(error)")
+                }
             }
             pipelines[name] = pipeline
             if old?.folders.inbox != pipeline.folders.inbox {
