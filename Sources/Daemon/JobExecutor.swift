@@ -176,35 +176,41 @@ public final class JobExecutor: @unchecked Sendable {
     }
 
     /// Moves the kept artifacts to their templated names, converting images to the output format.
+    /// Every output is made ready in the work folder first, so a failing conversion leaves no
+    /// output of the job behind; only renames remain after that.
     private func write(_ kept: [(step: Step, artifacts: [TaskArtifact])], pipeline: Pipeline, input: JobInput) throws -> [URL] {
-        var written: [URL] = []
+        var ready: [(file: URL, destination: URL)] = []
         var used = Set<String>()
+        let staging = input.workDirectory.appendingPathComponent("ready")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         for (step, artifacts) in kept {
             for (index, artifact) in artifacts.enumerated() {
                 let sourceExt = artifact.url.pathExtension.lowercased()
                 let ext = artifact.kind == .image ? (pipeline.output.format ?? sourceExt) : sourceExt
-                var relative = pipeline.output.name.render([
+                let name = pipeline.output.name.render([
                     "stem": input.stem, "step": step.name, "index": String(index), "label": artifact.label ?? String(index)])
-                if used.contains(relative + "." + ext) {
+                let withExt = { (base: String) in ext.isEmpty ? base : base + "." + ext }
+                var relative = withExt(name)
+                var n = 1
+                while used.contains(relative) {
                     // The template does not tell these outputs apart; keep them all.
-                    var n = 1
-                    while used.contains("\(relative)-\(n).\(ext)") { n += 1 }
-                    relative += "-\(n)"
+                    relative = withExt("\(name)-\(n)")
+                    n += 1
                 }
-                relative += ext.isEmpty ? "" : "." + ext
                 used.insert(relative)
                 let destination = try RootPath.resolve(relative, under: input.outputDirectory)
-                try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let same = ext == sourceExt || (Set([ext, sourceExt]) == ["jpg", "jpeg"]) || (Set([ext, sourceExt]) == ["tif", "tiff"])
+                let same = ext == sourceExt || Set([ext, sourceExt]) == ["jpg", "jpeg"] || Set([ext, sourceExt]) == ["tif", "tiff"]
                 if same {
-                    try FileMoves.moveAtomically(artifact.url, to: destination)
+                    ready.append((artifact.url, destination))
                 } else {
-                    let image = try VipsImage.load(path: artifact.url.path, maxPixels: pipeline.maxPixels)
-                    try image.save(to: destination.path, quality: pipeline.output.quality)
+                    let converted = staging.appendingPathComponent("\(ready.count).\(ext)")
+                    try VipsImage.load(path: artifact.url.path, maxPixels: pipeline.maxPixels)
+                        .save(to: converted.path, quality: pipeline.output.quality)
+                    ready.append((converted, destination))
                 }
-                written.append(destination)
             }
         }
-        return written
+        for (file, destination) in ready { try FileMoves.moveAtomically(file, to: destination) }
+        return ready.map(\.destination)
     }
 }
