@@ -16,7 +16,8 @@ extension VipsImage {
         guard fps > 0, fps.isFinite else {
             throw VipsError.invalidArgument(name: "fps", reason: "\(fps) must be positive and finite")
         }
-        let delay = Int32(max(1, (1000 / fps).rounded()))
+        // GIF stores at most 65535 hundredths of a second per frame.
+        let delay = Int32(min(max(1, (1000 / fps).rounded()), 655_350))
         let normalized = try frames.map { try $0.normalizedSRGB() }
 
         var pointers: [UnsafeMutablePointer<_VipsImage>?] = normalized.map { $0.pointer }

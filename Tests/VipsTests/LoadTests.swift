@@ -49,6 +49,15 @@ final class LoadTests: XCTestCase {
         XCTAssertEqual(try fromMemory.interleavedBytes(), try fromFile.interleavedBytes())
     }
 
+    func testFileNamesAreTakenLiterally() throws {
+        // libvips reads "name[options]" as load options; ours must not.
+        let path = try temporaryFolder(self) + "/photo [1].png"
+        try FileManager.default.copyItem(atPath: fixture("small.png"), toPath: path)
+        let image = try VipsImage.load(path: path)
+        XCTAssertEqual(image.width, 31)
+        XCTAssertEqual(image.formatName, "png")
+    }
+
     func testStillImagesHaveOnePage() throws {
         XCTAssertEqual(try VipsImage.load(path: fixture("small.png")).pageCount, 1)
     }
