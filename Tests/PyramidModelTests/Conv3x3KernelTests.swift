@@ -54,16 +54,20 @@ final class Conv3x3KernelTests: XCTestCase {
         }
     }
 
-    /// Several im2col chunks per image: the chunked reduction must equal the direct sum.
-    func testWeightGradientAcrossChunks() {
+    /// A larger image: many row chunks, several channel blocks and Winograd blocks per image.
+    func testLargerImage() {
         var rng = SplitMix(seed: 4)
-        // One output row needs k * wo = 360 * 148 floats of im2col: a 4 M-float chunk holds 78 rows.
-        let (n, ci, co, h, w) = (2, 40, 8, 130, 150)
+        let (n, ci, co, h, w) = (2, 40, 20, 67, 150)
         let x = rng.floats(n * ci * h * w), gy = rng.floats(n * co * (h - 2) * (w - 2))
         let want = Direct.weightGradient(x, n: n, ci: ci, h: h, w: w, gy, co: co)
         var got = [Float](repeating: .nan, count: want.count)
         Conv3x3.weightGradient(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: &got)
-        assertClose(got, want, scale: n * (h - 2) * (w - 2), "weightGradient chunked")
+        assertClose(got, want, scale: n * (h - 2) * (w - 2), "weightGradient, larger image")
+        let wt = rng.floats(co * ci * 9)
+        let wantY = Direct.forward(x, n: n, ci: ci, h: h, w: w, wt, co: co, bias: nil)
+        var y = [Float](repeating: .nan, count: wantY.count)
+        Conv3x3.forward(x: x, n: n, ci: ci, h: h, w: w, weight: wt, co: co, bias: nil, y: &y)
+        assertClose(y, wantY, scale: ci, "forward, larger image")
     }
 
     /// <conv(x, w), gy> = <x, inputGradient(gy, w)> = <w, weightGradient(x, gy)>.

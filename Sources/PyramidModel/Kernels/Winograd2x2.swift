@@ -67,9 +67,7 @@ enum Winograd2x2 {
                 let v = scratch, m = scratch + vCount
                 let first = block * blockGroups
                 let groups = min(blockGroups, geometry.groups - first)
-                for s in 0..<groups {
-                    transformInput(x, ci: ci, geometry, group: first + s, v: v + s * groupTiles)
-                }
+                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v)
                 let strips = (groups * groupTiles + 23) / 24
                 for e in 0..<16 {
                     let ue = u.base + e * coP * ci, ve = v + e * ci * blockTiles
@@ -81,10 +79,8 @@ enum Winograd2x2 {
                         }
                     }
                 }
-                for s in 0..<groups {
-                    transformOutput(m + s * groupTiles, co: co, coPadded: coP, bias: bias, geometry,
-                                    group: first + s, y: y)
-                }
+                transformOutput(m, co: co, coPadded: coP, bias: bias, geometry, first: first,
+                                count: groups, y: y)
             }
         }
     }
@@ -110,87 +106,110 @@ enum Winograd2x2 {
         }
     }
 
-    /// V[e][c][lane] = (Bᵀ d B)[e] for the 8 tiles of `group`, each lane one tile; `v` points at
-    /// the group's first column of a [16][ci][blockTiles] buffer.
-    static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: Geometry, group: Int,
-                               v: UnsafeMutablePointer<Float>) {
-        let (b, row0, col0) = g.origin(group)
-        // The group reads input rows row0-pad ..< +4 and columns col0-pad ..< +18.
-        let top = row0 - g.pad, left = col0 - g.pad
-        let inside = top >= 0 && top + 4 <= g.h && left >= 0 && left + 18 <= g.w
-        var staged = (SIMD16<Float>(), SIMD8<Float>())  // 24 zero-padded floats of one input row
-        let cStride = blockTiles, eStride = ci * blockTiles
+    /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
+    /// lane one tile; `v` is a [16][ci][blockTiles] buffer. Channels are the outer loop so that
+    /// consecutive groups of a tile row read each input row sequentially.
+    static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: Geometry, first: Int,
+                               count: Int, v: UnsafeMutablePointer<Float>) {
+        let origins = (0..<count).map { g.origin(first + $0) }
         for c in 0..<ci {
-            let plane = x + (b * ci + c) * g.h * g.w
-            // Row r of the tiles, column-transformed (d B): lane l holds columns 2l + j of tile l.
-            @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-                let lo: SIMD16<Float>, hi: SIMD16<Float>
-                if inside {
-                    let p = UnsafeRawPointer(plane + (top + r) * g.w + left)
-                    lo = p.loadUnaligned(as: SIMD16<Float>.self)
-                    hi = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
-                } else {
-                    (lo, hi) = withUnsafeMutableBytes(of: &staged) { raw in
-                        let s = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                        s.update(repeating: 0, count: 24)
-                        let y = top + r
-                        if y >= 0 && y < g.h {
-                            let from = max(left, 0), to = min(left + 18, g.w)
-                            if from < to { (s + from - left).update(from: plane + y * g.w + from, count: to - from) }
-                        }
-                        return (raw.loadUnaligned(as: SIMD16<Float>.self),
-                                raw.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self))
-                    }
-                }
-                let d0 = lo.evenHalf, d1 = lo.oddHalf, d2 = hi.evenHalf, d3 = hi.oddHalf
-                return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
+                           v: UnsafeMutableRawPointer(v + c * blockTiles + s * groupTiles),
+                           eStride: ci * blockTiles)
             }
-            let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
-            // Bᵀ over rows; V component e = 4i + j.
-            let vc = UnsafeMutableRawPointer(v + c * cStride)
-            @inline(__always) func put(_ e: Int, _ value: SIMD8<Float>) {
-                vc.storeBytes(of: value, toByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
-            }
-            put(0, r0.0 - r2.0); put(1, r0.1 - r2.1); put(2, r0.2 - r2.2); put(3, r0.3 - r2.3)
-            put(4, r1.0 + r2.0); put(5, r1.1 + r2.1); put(6, r1.2 + r2.2); put(7, r1.3 + r2.3)
-            put(8, r2.0 - r1.0); put(9, r2.1 - r1.1); put(10, r2.2 - r1.2); put(11, r2.3 - r1.3)
-            put(12, r1.0 - r3.0); put(13, r1.1 - r3.1); put(14, r1.2 - r3.2); put(15, r1.3 - r3.3)
         }
     }
 
-    /// y tile = Aᵀ m A + bias for the 8 tiles of `group`; `m` points at the group's first column
-    /// of a [16][coPadded][blockTiles] buffer. Writes only the part of the tiles inside y.
+    /// Bᵀ d B of the 8 tiles whose 4 x 18 input window starts at (top, left) of one channel
+    /// plane (parts outside the plane read as zeros), stored as 16 SIMD8 at `v`, `eStride` apart.
+    @inline(__always)
+    static func inputTiles(_ plane: UnsafePointer<Float>, _ g: Geometry, top: Int, left: Int,
+                           v: UnsafeMutableRawPointer, eStride: Int) {
+        let inside = top >= 0 && top + 4 <= g.h && left >= 0 && left + 18 <= g.w
+        // Row r of the window, transformed along columns (d B): lane l holds tile l.
+        @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+            let (lo, hi) = inside ? load18(plane + (top + r) * g.w + left)
+                                  : load18Clipped(plane, g, y: top + r, left: left)
+            let d0 = lo.evenHalf, d1 = lo.oddHalf, d2 = hi.evenHalf, d3 = hi.oddHalf
+            return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+        }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+        // Bᵀ along rows; component e = 4i + j.
+        @inline(__always) func put(_ e: Int, _ value: SIMD8<Float>) {
+            v.storeBytes(of: value, toByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
+        }
+        put(0, r0.0 - r2.0); put(1, r0.1 - r2.1); put(2, r0.2 - r2.2); put(3, r0.3 - r2.3)
+        put(4, r1.0 + r2.0); put(5, r1.1 + r2.1); put(6, r1.2 + r2.2); put(7, r1.3 + r2.3)
+        put(8, r2.0 - r1.0); put(9, r2.1 - r1.1); put(10, r2.2 - r1.2); put(11, r2.3 - r1.3)
+        put(12, r1.0 - r3.0); put(13, r1.1 - r3.1); put(14, r1.2 - r3.2); put(15, r1.3 - r3.3)
+    }
+
+    /// Floats p[0..<16] and p[2..<18].
+    @inline(__always)
+    static func load18(_ p: UnsafePointer<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+        let raw = UnsafeRawPointer(p)
+        return (raw.loadUnaligned(as: SIMD16<Float>.self),
+                raw.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self))
+    }
+
+    /// `load18` of row y from column `left` of a plane, reading zeros outside it.
+    static func load18Clipped(_ plane: UnsafePointer<Float>, _ g: Geometry, y: Int, left: Int)
+        -> (SIMD16<Float>, SIMD16<Float>) {
+        var staged = (SIMD16<Float>(), SIMD8<Float>())
+        return withUnsafeMutableBytes(of: &staged) { raw in
+            let row = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            let from = max(left, 0), to = min(left + 18, g.w)
+            if y >= 0 && y < g.h && from < to {
+                (row + from - left).update(from: plane + y * g.w + from, count: to - from)
+            }
+            return load18(row)
+        }
+    }
+
+    /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
+    /// [16][coPadded][blockTiles] buffer. Channels are the outer loop so that consecutive groups
+    /// write each output row sequentially.
     static func transformOutput(_ m: UnsafePointer<Float>, co: Int, coPadded: Int,
-                                bias: UnsafePointer<Float>?, _ g: Geometry, group: Int,
+                                bias: UnsafePointer<Float>?, _ g: Geometry, first: Int, count: Int,
                                 y: UnsafeMutablePointer<Float>) {
-        let (b, row0, col0) = g.origin(group)
-        let validRows = min(2, g.ho - row0), cols = min(16, g.wo - col0)
-        let eStride = coPadded * blockTiles
+        let origins = (0..<count).map { g.origin(first + $0) }
         for o in 0..<co {
-            let mo = UnsafeRawPointer(m + o * blockTiles)
-            @inline(__always) func at(_ e: Int) -> SIMD8<Float> {
-                mo.loadUnaligned(fromByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
-            }
-            // Rows of Aᵀ m (2 x 4), then columns.
-            @inline(__always) func rows(_ j: Int) -> (SIMD8<Float>, SIMD8<Float>) {
-                let m0 = at(j), m1 = at(4 + j), m2 = at(8 + j), m3 = at(12 + j)
-                return (m0 + m1 + m2, m1 - m2 - m3)
-            }
-            let t0 = rows(0), t1 = rows(1), t2 = rows(2), t3 = rows(3)
             let beta = SIMD8<Float>(repeating: bias?[o] ?? 0)
-            var top = SIMD16<Float>(), bottom = SIMD16<Float>()
-            top.evenHalf = t0.0 + t1.0 + t2.0 + beta
-            top.oddHalf = t1.0 - t2.0 - t3.0 + beta
-            bottom.evenHalf = t0.1 + t1.1 + t2.1 + beta
-            bottom.oddHalf = t1.1 - t2.1 - t3.1 + beta
-            let dst = y + ((b * co + o) * g.ho + row0) * g.wo + col0
-            if cols == 16 {
-                UnsafeMutableRawPointer(dst).storeBytes(of: top, as: SIMD16<Float>.self)
-                if validRows == 2 { UnsafeMutableRawPointer(dst + g.wo).storeBytes(of: bottom, as: SIMD16<Float>.self) }
-            } else {
-                for j in 0..<cols { dst[j] = top[j] }
-                if validRows == 2 { for j in 0..<cols { dst[g.wo + j] = bottom[j] } }
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                outputTiles(UnsafeRawPointer(m + o * blockTiles + s * groupTiles),
+                            eStride: coPadded * blockTiles, bias: beta, g,
+                            y: y + ((b * co + o) * g.ho + row0) * g.wo + col0,
+                            rows: min(2, g.ho - row0), cols: min(16, g.wo - col0))
             }
+        }
+    }
+
+    /// Aᵀ m A + bias of 8 tiles (16 SIMD8 at `m`, `eStride` apart) written to the 2 x 16 output
+    /// window at `y`, of which only `rows` x `cols` lie inside the output.
+    @inline(__always)
+    static func outputTiles(_ m: UnsafeRawPointer, eStride: Int, bias: SIMD8<Float>, _ g: Geometry,
+                            y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        @inline(__always) func at(_ e: Int) -> SIMD8<Float> {
+            m.loadUnaligned(fromByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
+        }
+        // Column j of Aᵀ m (2 x 4), then Aᵀ along the other axis.
+        @inline(__always) func column(_ j: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+            let m0 = at(j), m1 = at(4 + j), m2 = at(8 + j), m3 = at(12 + j)
+            return (m0 + m1 + m2, m1 - m2 - m3)
+        }
+        let t0 = column(0), t1 = column(1), t2 = column(2), t3 = column(3)
+        var top = SIMD16<Float>(), bottom = SIMD16<Float>()  // lanes interleave the tiles' columns
+        top.evenHalf = t0.0 + t1.0 + t2.0 + bias
+        top.oddHalf = t1.0 - t2.0 - t3.0 + bias
+        bottom.evenHalf = t0.1 + t1.1 + t2.1 + bias
+        bottom.oddHalf = t1.1 - t2.1 - t3.1 + bias
+        if cols == 16 {
+            UnsafeMutableRawPointer(y).storeBytes(of: top, as: SIMD16<Float>.self)
+            if rows == 2 { UnsafeMutableRawPointer(y + g.wo).storeBytes(of: bottom, as: SIMD16<Float>.self) }
+        } else {
+            for j in 0..<cols { y[j] = top[j] }
+            if rows == 2 { for j in 0..<cols { y[g.wo + j] = bottom[j] } }
         }
     }
 
