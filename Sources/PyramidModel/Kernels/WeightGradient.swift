@@ -8,7 +8,7 @@
 /// input channel streams past it.
 enum WeightGradient {
     static let rowsPerChunk = 8
-    static let channelsPerItem = 8
+    static let channelsPerItem = 16
 
     static func compute(x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int,
                         gy: UnsafePointer<Float>, co: Int, gw: UnsafeMutablePointer<Float>) {
