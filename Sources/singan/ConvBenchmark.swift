@@ -1,6 +1,9 @@
 import ArgumentParser
 import COpenBLAS
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import PyramidModel
 
 /// Times the three 3x3 convolution kernels for a C -> C channel convolution of one H x W image and
@@ -9,6 +12,9 @@ import PyramidModel
 ///
 /// Each iteration runs forward, input gradient and weight gradient in that order, as a training
 /// step does, plus `gemm_forward`: the plain im2col + cblas_sgemm forward, as the yardstick.
+/// `*_cpu_ms` is the process CPU time of the median run: on a machine shared with other work,
+/// GFLOP per CPU-second x threads is what the kernel would reach with the cores to itself
+/// (OpenBLAS threads spin while waiting, which inflates `gemm_forward_cpu_ms`).
 func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, threads: Int) -> String {
     KernelThreads.set(threads)
     let c = channels, ho = height - 2, wo = width - 2
@@ -26,7 +32,7 @@ func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, thread
     defer { cols.deallocate() }
 
     let names = ["forward", "input_gradient", "weight_gradient", "gemm_forward"]
-    var times = [[Double]](repeating: [], count: names.count)
+    var times = [[(wall: Double, cpu: Double)]](repeating: [], count: names.count)
     for iter in 0...max(1, iters) {  // iteration 0 warms caches and thread pools up
         let runs: [() -> Void] = [
             { Conv3x3.forward(x: x, n: 1, ci: c, h: height, w: width, weight: weight, co: c, bias: bias, y: &y) },
@@ -35,25 +41,33 @@ func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, thread
             { gemmForward(x: x, c: c, h: height, w: width, weight: weight, cols: cols, y: &y) },
         ]
         for (k, run) in runs.enumerated() {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUms()
             run()
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if iter > 0 { times[k].append(ms) }
+            if iter > 0 { times[k].append((ms, processCPUms() - cpuStart)) }
         }
     }
     let gflop = 2.0 * Double(c * c * 9 * ho * wo) / 1e9
     var fields = ["\"height\":\(height)", "\"width\":\(width)", "\"channels\":\(c)",
                   "\"threads\":\(threads)", "\"iters\":\(times[0].count)"]
     for (k, name) in names.enumerated() {
-        let sorted = times[k].sorted(), median = sorted[sorted.count / 2]
-        fields.append("\"\(name)_ms\":\(rounded(median))")
-        fields.append("\"\(name)_min_ms\":\(rounded(sorted[0]))")
-        fields.append("\"\(name)_gflops\":\(rounded(gflop / median * 1e3))")
+        let sorted = times[k].sorted { $0.wall < $1.wall }, median = sorted[sorted.count / 2]
+        fields.append("\"\(name)_ms\":\(rounded(median.wall))")
+        fields.append("\"\(name)_min_ms\":\(rounded(sorted[0].wall))")
+        fields.append("\"\(name)_gflops\":\(rounded(gflop / median.wall * 1e3))")
+        fields.append("\"\(name)_cpu_ms\":\(rounded(median.cpu))")
     }
     return "{" + fields.joined(separator: ",") + "}"
 }
 
 private func rounded(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+
+/// CPU time of all threads of this process, in milliseconds.
+private func processCPUms() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) * 1e3 + Double(t.tv_nsec) / 1e6
+}
 
 /// The first-step convolution the issue starts from: im2col, then one sgemm on OpenBLAS threads.
 private func gemmForward(x: UnsafePointer<Float>, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>,

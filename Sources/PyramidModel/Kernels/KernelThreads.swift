@@ -4,9 +4,9 @@ import Foundation
 
 /// The one thread count every convolution kernel uses.
 ///
-/// Each operation uses exactly one level of threading: the Winograd kernels split their tile
-/// blocks over `count` workers of their own and never call BLAS, while the weight gradient hands
-/// its large products to OpenBLAS, whose pool is sized to the same `count`.
+/// Each operation uses exactly one level of threading: the convolution kernels split their work
+/// over `count` workers of their own and never call BLAS, so no OpenBLAS threads spin beside them.
+/// `set` sizes OpenBLAS's pool too, for the engine's other BLAS calls.
 public enum KernelThreads {
     nonisolated(unsafe) private static var current = max(1, ProcessInfo.processInfo.activeProcessorCount)
 

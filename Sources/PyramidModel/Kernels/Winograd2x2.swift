@@ -7,8 +7,10 @@
 /// Summed over input channels, the 16 elementwise products become 16 independent matrix products
 /// M_e[co, tiles] = U_e[co, ci] · V_e[ci, tiles]. Tiles are processed in blocks of `blockTiles`
 /// so that V and M of one block stay in a core's L2 cache; workers take blocks one at a time.
+/// Blocks of 24 and 96 tiles measured 5-15% slower than 48 (BENCHMARKS.md).
 enum Winograd2x2 {
-    /// Tiles share one SIMD8 lane each: a group is 8 horizontally adjacent tiles of one tile row.
+    /// The transforms give each tile one SIMD8 lane: a group is 8 horizontally adjacent tiles of
+    /// one tile row (its window: 4 input rows x 18 columns, output: 2 rows x 16 columns).
     static let groupTiles = 8
     /// Groups per block: 48 tiles = two 24-column strips of the matrix micro-kernel.
     static let blockGroups = 6
