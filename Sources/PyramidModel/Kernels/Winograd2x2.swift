@@ -1,0 +1,253 @@
+/// Winograd F(2x2, 3x3) convolution: each 2x2 output tile costs 16 multiplies per input channel
+/// instead of 36 (2.25x fewer), at the price of input/output transforms that are adds only.
+///
+/// Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A for a 4x4 input tile d and a 3x3 filter g, with
+///   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
+///   Aᵀ = [1 1 1 0; 0 1 -1 -1].
+/// Summed over input channels, the 16 elementwise products become 16 independent matrix products
+/// M_e[co, tiles] = U_e[co, ci] · V_e[ci, tiles]. Tiles are processed in blocks of `blockTiles`
+/// so that V and M of one block stay in a core's L2 cache; workers take blocks one at a time.
+/// Blocks of 24 and 96 tiles measured 5-15% slower than 48 (BENCHMARKS.md).
+enum Winograd2x2 {
+    /// The transforms give each tile one SIMD8 lane: a group is 8 horizontally adjacent tiles of
+    /// one tile row (its window: 4 input rows x 18 columns, output: 2 rows x 16 columns).
+    static let groupTiles = 8
+    /// Groups per block: 48 tiles = two 24-column strips of the matrix micro-kernel.
+    static let blockGroups = 6
+    static let blockTiles = groupTiles * blockGroups
+
+    /// Transformed filters, packed for `gemm4x24`: U[e][co/4][ci][4], rows padded to a multiple of 4.
+    struct Filters {
+        let base: UnsafeMutablePointer<Float>
+        let co: Int, ci: Int
+        var coPadded: Int { (co + 3) / 4 * 4 }
+        static func count(co: Int, ci: Int) -> Int { 16 * ((co + 3) / 4 * 4) * ci }
+    }
+
+    /// U = G g Gᵀ for every (output, input) channel pair. With `transposed`, the filter of the
+    /// transposed convolution: g'[c, o] = rot180(weight[o, c]), so `weight` is [ci, co, 3, 3].
+    static func transformFilters(_ weight: UnsafePointer<Float>, co: Int, ci: Int,
+                                 transposed: Bool, into u: Filters) {
+        u.base.update(repeating: 0, count: Filters.count(co: co, ci: ci))
+        let eStride = u.coPadded * ci
+        for o in 0..<co {
+            for c in 0..<ci {
+                @inline(__always) func g(_ ky: Int, _ kx: Int) -> Float {
+                    transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx] : weight[(o * ci + c) * 9 + 3 * ky + kx]
+                }
+                // Gg (4 x 3), one column at a time.
+                var gg = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
+                for kx in 0..<3 {
+                    let g0 = g(0, kx), g1 = g(1, kx), g2 = g(2, kx)
+                    let column = SIMD4<Float>(g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
+                    switch kx { case 0: gg.0 = column; case 1: gg.1 = column; default: gg.2 = column }
+                }
+                // (Gg)Gᵀ: the same combination of Gg's columns.
+                let out = (gg.0, 0.5 * (gg.0 + gg.1 + gg.2), 0.5 * (gg.0 - gg.1 + gg.2), gg.2)
+                let dst = u.base + (o / 4 * ci + c) * 4 + o % 4
+                for i in 0..<4 {
+                    dst[(4 * i) * eStride] = out.0[i]
+                    dst[(4 * i + 1) * eStride] = out.1[i]
+                    dst[(4 * i + 2) * eStride] = out.2[i]
+                    dst[(4 * i + 3) * eStride] = out.3[i]
+                }
+            }
+        }
+    }
+
+    /// y[n, co, ho, wo] = valid 3x3 correlation of x zero-padded by `pad` on every side
+    /// (ho = h + 2 pad - 2) with the filters in `u`, plus `bias`.
+    static func convolve(x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int, pad: Int,
+                         filters u: Filters, bias: UnsafePointer<Float>?,
+                         y: UnsafeMutablePointer<Float>) {
+        let geometry = Geometry(n: n, h: h, w: w, pad: pad)
+        let co = u.co, coP = u.coPadded
+        let vCount = 16 * ci * blockTiles, mCount = 16 * coP * blockTiles
+        let blocks = (geometry.groups + blockGroups - 1) / blockGroups
+        KernelThreads.parallelFor(blocks) { _, block in
+            ScratchPool.shared.with(vCount + mCount) { scratch in
+                let v = scratch, m = scratch + vCount
+                let first = block * blockGroups
+                let groups = min(blockGroups, geometry.groups - first)
+                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v)
+                let strips = (groups * groupTiles + 23) / 24
+                for e in 0..<16 {
+                    let ue = u.base + e * coP * ci, ve = v + e * ci * blockTiles
+                    let me = m + e * coP * blockTiles
+                    for ob in 0..<(coP / 4) {
+                        for strip in 0..<strips {
+                            gemm4x24(ue + ob * ci * 4, ve + strip * 24, ldb: blockTiles, k: ci,
+                                     me + ob * 4 * blockTiles + strip * 24, ldc: blockTiles)
+                        }
+                    }
+                }
+                transformOutput(m, co: co, coPadded: coP, bias: bias, geometry, first: first,
+                                count: groups, y: y)
+            }
+        }
+    }
+
+    /// Output tiling of one call: groups enumerate (image, tile row, 8-tile column group).
+    struct Geometry {
+        let n: Int, h: Int, w: Int, pad: Int
+        let ho: Int, wo: Int, tileRows: Int, groupsPerRow: Int, groups: Int
+
+        init(n: Int, h: Int, w: Int, pad: Int) {
+            self.n = n; self.h = h; self.w = w; self.pad = pad
+            ho = h + 2 * pad - 2; wo = w + 2 * pad - 2
+            tileRows = (ho + 1) / 2
+            groupsPerRow = ((wo + 1) / 2 + groupTiles - 1) / groupTiles
+            groups = n * tileRows * groupsPerRow
+        }
+
+        /// (image, first output row, first output column) of a group.
+        func origin(_ group: Int) -> (b: Int, row: Int, col: Int) {
+            let perImage = tileRows * groupsPerRow
+            let b = group / perImage, r = group % perImage
+            return (b, 2 * (r / groupsPerRow), 2 * groupTiles * (r % groupsPerRow))
+        }
+    }
+
+    /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
+    /// lane one tile; `v` is a [16][ci][blockTiles] buffer. Channels are the outer loop so that
+    /// consecutive groups of a tile row read each input row sequentially.
+    static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: Geometry, first: Int,
+                               count: Int, v: UnsafeMutablePointer<Float>) {
+        let origins = (0..<count).map { g.origin(first + $0) }
+        for c in 0..<ci {
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
+                           v: UnsafeMutableRawPointer(v + c * blockTiles + s * groupTiles),
+                           eStride: ci * blockTiles)
+            }
+        }
+    }
+
+    /// Bᵀ d B of the 8 tiles whose 4 x 18 input window starts at (top, left) of one channel
+    /// plane (parts outside the plane read as zeros), stored as 16 SIMD8 at `v`, `eStride` apart.
+    @inline(__always)
+    static func inputTiles(_ plane: UnsafePointer<Float>, _ g: Geometry, top: Int, left: Int,
+                           v: UnsafeMutableRawPointer, eStride: Int) {
+        let inside = top >= 0 && top + 4 <= g.h && left >= 0 && left + 18 <= g.w
+        // Row r of the window, transformed along columns (d B): lane l holds tile l.
+        @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+            let (lo, hi) = inside ? load18(plane + (top + r) * g.w + left)
+                                  : load18Clipped(plane, g, y: top + r, left: left)
+            let d0 = lo.evenHalf, d1 = lo.oddHalf, d2 = hi.evenHalf, d3 = hi.oddHalf
+            return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+        }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+        // Bᵀ along rows; component e = 4i + j.
+        @inline(__always) func put(_ e: Int, _ value: SIMD8<Float>) {
+            v.storeBytes(of: value, toByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
+        }
+        put(0, r0.0 - r2.0); put(1, r0.1 - r2.1); put(2, r0.2 - r2.2); put(3, r0.3 - r2.3)
+        put(4, r1.0 + r2.0); put(5, r1.1 + r2.1); put(6, r1.2 + r2.2); put(7, r1.3 + r2.3)
+        put(8, r2.0 - r1.0); put(9, r2.1 - r1.1); put(10, r2.2 - r1.2); put(11, r2.3 - r1.3)
+        put(12, r1.0 - r3.0); put(13, r1.1 - r3.1); put(14, r1.2 - r3.2); put(15, r1.3 - r3.3)
+    }
+
+    /// Floats p[0..<16] and p[2..<18].
+    @inline(__always)
+    static func load18(_ p: UnsafePointer<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+        let raw = UnsafeRawPointer(p)
+        return (raw.loadUnaligned(as: SIMD16<Float>.self),
+                raw.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self))
+    }
+
+    /// `load18` of row y from column `left` of a plane, reading zeros outside it.
+    static func load18Clipped(_ plane: UnsafePointer<Float>, _ g: Geometry, y: Int, left: Int)
+        -> (SIMD16<Float>, SIMD16<Float>) {
+        var staged = (SIMD16<Float>(), SIMD8<Float>())
+        return withUnsafeMutableBytes(of: &staged) { raw in
+            let row = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            let from = max(left, 0), to = min(left + 18, g.w)
+            if y >= 0 && y < g.h && from < to {
+                (row + from - left).update(from: plane + y * g.w + from, count: to - from)
+            }
+            return load18(row)
+        }
+    }
+
+    /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
+    /// [16][coPadded][blockTiles] buffer. Channels are the outer loop so that consecutive groups
+    /// write each output row sequentially.
+    static func transformOutput(_ m: UnsafePointer<Float>, co: Int, coPadded: Int,
+                                bias: UnsafePointer<Float>?, _ g: Geometry, first: Int, count: Int,
+                                y: UnsafeMutablePointer<Float>) {
+        let origins = (0..<count).map { g.origin(first + $0) }
+        for o in 0..<co {
+            let beta = SIMD8<Float>(repeating: bias?[o] ?? 0)
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                outputTiles(UnsafeRawPointer(m + o * blockTiles + s * groupTiles),
+                            eStride: coPadded * blockTiles, bias: beta, g,
+                            y: y + ((b * co + o) * g.ho + row0) * g.wo + col0,
+                            rows: min(2, g.ho - row0), cols: min(16, g.wo - col0))
+            }
+        }
+    }
+
+    /// Aᵀ m A + bias of 8 tiles (16 SIMD8 at `m`, `eStride` apart) written to the 2 x 16 output
+    /// window at `y`, of which only `rows` x `cols` lie inside the output.
+    @inline(__always)
+    static func outputTiles(_ m: UnsafeRawPointer, eStride: Int, bias: SIMD8<Float>, _ g: Geometry,
+                            y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        @inline(__always) func at(_ e: Int) -> SIMD8<Float> {
+            m.loadUnaligned(fromByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
+        }
+        // Column j of Aᵀ m (2 x 4), then Aᵀ along the other axis.
+        @inline(__always) func column(_ j: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+            let m0 = at(j), m1 = at(4 + j), m2 = at(8 + j), m3 = at(12 + j)
+            return (m0 + m1 + m2, m1 - m2 - m3)
+        }
+        let t0 = column(0), t1 = column(1), t2 = column(2), t3 = column(3)
+        var top = SIMD16<Float>(), bottom = SIMD16<Float>()  // lanes interleave the tiles' columns
+        top.evenHalf = t0.0 + t1.0 + t2.0 + bias
+        top.oddHalf = t1.0 - t2.0 - t3.0 + bias
+        bottom.evenHalf = t0.1 + t1.1 + t2.1 + bias
+        bottom.oddHalf = t1.1 - t2.1 - t3.1 + bias
+        if cols == 16 {
+            UnsafeMutableRawPointer(y).storeBytes(of: top, as: SIMD16<Float>.self)
+            if rows == 2 { UnsafeMutableRawPointer(y + g.wo).storeBytes(of: bottom, as: SIMD16<Float>.self) }
+        } else {
+            for j in 0..<cols { y[j] = top[j] }
+            if rows == 2 { for j in 0..<cols { y[g.wo + j] = bottom[j] } }
+        }
+    }
+
+    /// c[4, 24] = a[4, k] · b[k, 24], with `a` packed k-major ([k][4]) and b, c row-major.
+    @inline(__always)
+    static func gemm4x24(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, k: Int,
+                         _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c02 = SIMD8<Float>()
+        var c10 = SIMD8<Float>(), c11 = SIMD8<Float>(), c12 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c22 = SIMD8<Float>()
+        var c30 = SIMD8<Float>(), c31 = SIMD8<Float>(), c32 = SIMD8<Float>()
+        var ap = a, bp = UnsafeRawPointer(b)
+        for _ in 0..<k {
+            let b0 = bp.loadUnaligned(as: SIMD8<Float>.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let b2 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: ap[0]), a1 = SIMD8<Float>(repeating: ap[1])
+            c00 = c00.addingProduct(a0, b0); c01 = c01.addingProduct(a0, b1); c02 = c02.addingProduct(a0, b2)
+            c10 = c10.addingProduct(a1, b0); c11 = c11.addingProduct(a1, b1); c12 = c12.addingProduct(a1, b2)
+            let a2 = SIMD8<Float>(repeating: ap[2]), a3 = SIMD8<Float>(repeating: ap[3])
+            c20 = c20.addingProduct(a2, b0); c21 = c21.addingProduct(a2, b1); c22 = c22.addingProduct(a2, b2)
+            c30 = c30.addingProduct(a3, b0); c31 = c31.addingProduct(a3, b1); c32 = c32.addingProduct(a3, b2)
+            ap += 4; bp += 4 * ldb
+        }
+        let cp = UnsafeMutableRawPointer(c), row = 4 * ldc
+        cp.storeBytes(of: c00, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c01, toByteOffset: 32, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c02, toByteOffset: 64, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c10, toByteOffset: row, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c11, toByteOffset: row + 32, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c12, toByteOffset: row + 64, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c20, toByteOffset: 2 * row, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c21, toByteOffset: 2 * row + 32, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c22, toByteOffset: 2 * row + 64, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c30, toByteOffset: 3 * row, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c31, toByteOffset: 3 * row + 32, as: SIMD8<Float>.self)
+        cp.storeBytes(of: c32, toByteOffset: 3 * row + 64, as: SIMD8<Float>.self)
+    }
+}
