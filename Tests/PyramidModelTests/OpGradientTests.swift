@@ -127,6 +127,26 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// The fused training-mode kernel (forward, fused first-order backward) against the composite.
+    func testFusedBatchNormMatchesComposite() {
+        let x = Sample.normal([2, 3, 5, 6], seed: 37, scale: 2), gamma = Sample.normal([3], seed: 38)
+        let beta = Sample.normal([3], seed: 39)
+        for t in [x, gamma, beta] { t.requiresGrad = true }
+        let fused = batchNorm(x, gamma: gamma, beta: beta, runningMean: Tensor.zeros([3]), runningVar: Tensor.ones([3]),
+                              training: true)
+        let composite = batchNormComposite(x, gamma: gamma, beta: beta)
+        assertClose(fused, composite, tolerance: 1e-5, floor: 1, "forward")
+        let seed = Sample.normal(x.shape, seed: 40)
+        let a = gradients(of: fused, with: [x, gamma, beta], seed: seed)
+        let b = gradients(of: composite, with: [x, gamma, beta], seed: seed)
+        for (k, (u, v)) in zip(a, b).enumerated() { assertClose(u, v, tolerance: 1e-5, floor: 1, "gradient \(k)") }
+    }
+
+    func testChannelAffine() {
+        check.check([Sample.normal([2, 3, 4, 5], seed: 41), Sample.normal([3], seed: 42), Sample.normal([3], seed: 43)],
+                    "channelAffine") { loss(channelAffine($0[0], scale: $0[1], shift: $0[2])) }
+    }
+
     func testBatchNormInference() {
         let m = Sample.normal([3], seed: 32), v = Sample.positive([3], seed: 33)
         check.check([Sample.normal([2, 3, 4, 5], seed: 34), Sample.normal([3], seed: 35), Sample.normal([3], seed: 36)],

@@ -57,6 +57,22 @@ enum Vector {
         return s
     }
 
+    /// Sum of `g[i] * (x[i] - mean)`.
+    static func dotCentered(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> Float {
+        let m = SIMD8<Float>(repeating: mean)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var i = 0
+        while i + 32 <= n {
+            a0.addProduct(load8(g + i), load8(x + i) - m); a1.addProduct(load8(g + i + 8), load8(x + i + 8) - m)
+            a2.addProduct(load8(g + i + 16), load8(x + i + 16) - m); a3.addProduct(load8(g + i + 24), load8(x + i + 24) - m)
+            i += 32
+        }
+        while i + 8 <= n { a0.addProduct(load8(g + i), load8(x + i) - m); i += 8 }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while i < n { s += g[i] * (x[i] - mean); i += 1 }
+        return s
+    }
+
     static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { out[i] = a[i] + b[i] }
     }
