@@ -11,14 +11,32 @@
 /// composite of primitives (`batchNormComposite`), so they can be differentiated again.
 public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+    normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+              training: training, momentum: momentum, eps: eps, slope: nil)
+}
+
+/// `leakyReLU(batchNorm(x, ...), slope:)` in one kernel: the activation is applied while the
+/// normalised values are written, and its mask while the gradients are summed, so neither the
+/// normalised tensor nor the masked gradient is materialised.
+public func batchNormLeakyReLU(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                               training: Bool, slope: Float = 0.2, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+    normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+              training: training, momentum: momentum, eps: eps, slope: slope)
+}
+
+/// Batch normalisation, followed by LeakyReLU(slope) when `slope` is given.
+private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                       training: Bool, momentum: Float, eps: Float, slope: Float?) -> Tensor {
     shapeCheck(x.rank == 4, "batchNorm", "input must be [N, C, H, W], got shape \(x.shape)")
     let c = x.shape[1]
     for (name, t) in [("gamma", gamma), ("beta", beta), ("runningMean", runningMean), ("runningVar", runningVar)] {
         shapeCheck(t.shape == [c], "batchNorm", "\(name) has shape \(t.shape), expected [\(c)]")
     }
+    if let slope { shapeCheck(slope > 0, "batchNormLeakyReLU", "slope must be positive, got \(slope)") }
     if !training {
         let scale = gamma / sqrt(runningVar.detached() + eps)
-        return channelAffine(x, scale: scale, shift: beta - runningMean.detached() * scale)
+        let y = channelAffine(x, scale: scale, shift: beta - runningMean.detached() * scale)
+        return slope.map { leakyReLU(y, slope: $0) } ?? y
     }
     let (n, plane) = (x.shape[0], x.shape[2] * x.shape[3])
     let count = n * plane
@@ -41,18 +59,22 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Ten
         }
     }
     let y = applyChannelAffine(x, scale: (0..<c).map { gamma.scalars[$0] * invStd[$0] },
-                               shift: (0..<c).map { beta.scalars[$0] - batchMean[$0] * gamma.scalars[$0] * invStd[$0] })
+                               shift: (0..<c).map { beta.scalars[$0] - batchMean[$0] * gamma.scalars[$0] * invStd[$0] },
+                               slope: slope)
     updateRunningStatistics(runningMean: runningMean, runningVar: runningVar, batchMean: batchMean,
                             batchVar: batchVar, count: count, momentum: momentum)
 
-    return record("batchNorm", shape: x.shape, scalars: y, inputs: [x, gamma, beta]) { g, _, needs in
+    return record(slope == nil ? "batchNorm" : "batchNormLeakyReLU", shape: x.shape, scalars: y,
+                  inputs: [x, gamma, beta]) { g, output, needs in
         if GradMode.isEnabled {
             // Second order requested: differentiate the composite, recording as we go.
-            let grads = gradients(of: batchNormComposite(x, gamma: gamma, beta: beta, eps: eps),
+            let composite = batchNormComposite(x, gamma: gamma, beta: beta, eps: eps)
+            let grads = gradients(of: slope.map { leakyReLU(composite, slope: $0) } ?? composite,
                                   with: [x, gamma, beta], seed: g, createGraph: true)
             return zip(grads, needs).map { $1 ? $0 : nil }
         }
-        return batchNormBackward(g, x, gamma: gamma, mean: batchMean, invStd: invStd, needs: needs)
+        return batchNormBackward(g, x, gamma: gamma, mean: batchMean, invStd: invStd,
+                                 activation: slope.map { (output, $0) }, needs: needs)
     }
 }
 
@@ -68,28 +90,37 @@ public func batchNormComposite(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Fl
 /// First-order gradients of training-mode batch normalisation, fused:
 /// with x̂ = (x - μ)/σ, M values per channel, Σg and Σg·x̂ per channel:
 /// gx = γ/σ · (g - Σg/M - x̂ · Σg·x̂/M), gγ = Σg·x̂, gβ = Σg.
+/// With `activation` (the LeakyReLU output z and its slope), g is first multiplied by the
+/// activation's mask (1 where z > 0, else slope), element by element as it is read.
 private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [Float], invStd: [Float],
-                               needs: [Bool]) -> [Tensor?] {
+                               activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
     let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
     let count = Float(n * plane)
+    let slope = activation?.slope ?? 1
+    // Without an activation the mask source is x itself and the slope 1: the mask is all ones.
+    let maskSource = activation?.output ?? x
     var sumG = [Float](repeating: 0, count: c), sumGXhat = [Float](repeating: 0, count: c)
     g.scalars.withUnsafeBufferPointer { pg in
         x.scalars.withUnsafeBufferPointer { px in
-            for ch in 0..<c {
-                var s: Float = 0, sx: Float = 0
-                for b in 0..<n {
-                    let offset = (b * c + ch) * plane
-                    s += Vector.sum(pg.baseAddress! + offset, plane)
-                    sx += Vector.dotCentered(pg.baseAddress! + offset, px.baseAddress! + offset, plane, mean: mean[ch])
+            maskSource.scalars.withUnsafeBufferPointer { pz in
+                for ch in 0..<c {
+                    var s: Float = 0, sx: Float = 0
+                    for b in 0..<n {
+                        let offset = (b * c + ch) * plane
+                        let (a, bx) = Vector.maskedSums(pg.baseAddress! + offset, mask: pz.baseAddress! + offset,
+                                                        slope: slope, px.baseAddress! + offset, plane, mean: mean[ch])
+                        s += a
+                        sx += bx
+                    }
+                    sumG[ch] = s
+                    sumGXhat[ch] = sx * invStd[ch]
                 }
-                sumG[ch] = s
-                sumGXhat[ch] = sx * invStd[ch]
             }
         }
     }
     var gx: Tensor?
     if needs[0] {
-        // gx = k1·g + k2·x + k3 per channel.
+        // gx = k1·g' + k2·x + k3 per channel, g' the masked gradient.
         var k1 = [Float](repeating: 0, count: c), k2 = k1, k3 = k1
         for ch in 0..<c {
             let gi = gamma.scalars[ch] * invStd[ch]
@@ -100,12 +131,22 @@ private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [F
         let scalars = makeScalars(count: x.count) { out in
             g.scalars.withUnsafeBufferPointer { pg in
                 x.scalars.withUnsafeBufferPointer { px in
-                    for b in 0..<n {
-                        for ch in 0..<c {
-                            let offset = (b * c + ch) * plane
-                            let gs = pg.baseAddress! + offset, xs = px.baseAddress! + offset, o = out + offset
-                            let (a1, a2, a3) = (k1[ch], k2[ch], k3[ch])
-                            for i in 0..<plane { o[i] = a1 * gs[i] + a2 * xs[i] + a3 }
+                    maskSource.scalars.withUnsafeBufferPointer { pz in
+                        for b in 0..<n {
+                            for ch in 0..<c {
+                                let offset = (b * c + ch) * plane
+                                let gs = pg.baseAddress! + offset, xs = px.baseAddress! + offset
+                                let zs = pz.baseAddress! + offset, o = out + offset
+                                let (a1, a2, a3) = (k1[ch], k2[ch], k3[ch])
+                                if activation == nil {
+                                    for i in 0..<plane { o[i] = a1 * gs[i] + a2 * xs[i] + a3 }
+                                } else {
+                                    for i in 0..<plane {
+                                        let gm = zs[i] > 0 ? gs[i] : gs[i] * slope
+                                        o[i] = a1 * gm + a2 * xs[i] + a3
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -118,8 +159,9 @@ private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [F
             needs[2] ? Tensor(shape: [c], scalars: sumG) : nil]
 }
 
-/// y = x · scale[c] + shift[c] on an [N, C, H, W] tensor (raw values).
-private func applyChannelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> [Float] {
+/// y = x · scale[c] + shift[c] on an [N, C, H, W] tensor (raw values), then LeakyReLU(slope)
+/// if a slope is given.
+private func applyChannelAffine(_ x: Tensor, scale: [Float], shift: [Float], slope: Float? = nil) -> [Float] {
     let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
     return makeScalars(count: x.count) { out in
         x.scalars.withUnsafeBufferPointer { px in
@@ -128,7 +170,11 @@ private func applyChannelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> 
                     let offset = (b * c + ch) * plane
                     let xs = px.baseAddress! + offset, o = out + offset
                     let (a, s) = (scale[ch], shift[ch])
-                    for i in 0..<plane { o[i] = xs[i] * a + s }
+                    if let slope {
+                        for i in 0..<plane { let v = xs[i] * a + s; o[i] = v > 0 ? v : v * slope }
+                    } else {
+                        for i in 0..<plane { o[i] = xs[i] * a + s }
+                    }
                 }
             }
         }
