@@ -156,6 +156,30 @@ final class OpGradientTests: XCTestCase {
         for (k, (u, v)) in zip(a, b).enumerated() { assertClose(u, v, tolerance: 1e-5, floor: 1, "gradient \(k)") }
     }
 
+    /// Second derivatives of the fused op (its recorded backward) against those of the composite.
+    func testFusedBatchNormSecondOrderMatchesComposite() {
+        for slope: Float? in [nil, 0.2] {
+            let x = Sample.normal([2, 3, 5, 6], seed: 56, scale: 2), gamma = Sample.normal([3], seed: 57)
+            let beta = Sample.normal([3], seed: 58)
+            for t in [x, gamma, beta] { t.requiresGrad = true }
+            let seed = Sample.normal(x.shape, seed: 59)
+            let directions = [x, gamma, beta].enumerated().map { Sample.normal($0.element.shape, seed: 60 + UInt64($0.offset)) }
+            func secondOrder(_ y: Tensor) -> [Tensor] {
+                let g = gradients(of: y, with: [x, gamma, beta], seed: seed, createGraph: true)
+                return gradients(of: zip(g, directions).map { sum($0 * $1) }.reduce(Tensor(0), +), with: [x, gamma, beta])
+            }
+            let (m, v) = (Tensor.zeros([3]), Tensor.ones([3]))
+            let fused = slope.map { batchNormLeakyReLU(x, gamma: gamma, beta: beta, runningMean: m, runningVar: v,
+                                                       training: true, slope: $0) }
+                ?? batchNorm(x, gamma: gamma, beta: beta, runningMean: m, runningVar: v, training: true)
+            let plain = batchNormComposite(x, gamma: gamma, beta: beta)
+            let composite = slope.map { leakyReLU(plain, slope: $0) } ?? plain
+            for (k, (a, b)) in zip(secondOrder(fused), secondOrder(composite)).enumerated() {
+                assertClose(a, b, tolerance: 1e-4, floor: 1, "slope \(String(describing: slope)) input \(k)")
+            }
+        }
+    }
+
     func testBatchNormLeakyReLU() {
         check.check([Sample.normal([2, 3, 4, 5], seed: 48), Sample.normal([3], seed: 49), Sample.normal([3], seed: 50)],
                     "batchNormLeakyReLU training") { t in

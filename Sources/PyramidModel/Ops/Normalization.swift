@@ -7,8 +7,8 @@
 /// with the unbiased variance. Inference mode normalises with the running statistics.
 ///
 /// Training mode runs a fused kernel forward and, for first-order gradients, a fused backward.
-/// When the backward pass is itself recorded (`createGraph`), the gradients come from the
-/// composite of primitives (`batchNormComposite`), so they can be differentiated again.
+/// When the backward pass is itself recorded (`createGraph`), the same gradient formula is built
+/// from differentiable ops, so the gradients can be differentiated again.
 public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
     normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
@@ -66,15 +66,13 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
 
     return record(slope == nil ? "batchNorm" : "batchNormLeakyReLU", shape: x.shape, scalars: y,
                   inputs: [x, gamma, beta]) { g, output, needs in
+        let activation = slope.map { (output: output, slope: $0) }
         if GradMode.isEnabled {
-            // Second order requested: differentiate the composite, recording as we go.
-            let composite = batchNormComposite(x, gamma: gamma, beta: beta, eps: eps)
-            let grads = gradients(of: slope.map { leakyReLU(composite, slope: $0) } ?? composite,
-                                  with: [x, gamma, beta], seed: g, createGraph: true)
-            return zip(grads, needs).map { $1 ? $0 : nil }
+            // The backward pass is being recorded (second order): build it from primitives.
+            return batchNormBackwardRecorded(g, x, gamma: gamma, eps: eps, activation: activation, needs: needs)
         }
         return batchNormBackward(g, x, gamma: gamma, mean: batchMean, invStd: invStd,
-                                 activation: slope.map { (output, $0) }, needs: needs)
+                                 activation: activation, needs: needs)
     }
 }
 
@@ -85,6 +83,24 @@ public func batchNormComposite(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Fl
     let centred = x - mean(x, axes: [0, 2, 3], keepDims: true)
     let variance = mean(square(centred), axes: [0, 2, 3], keepDims: true)
     return centred * (reshape(gamma, channel) / sqrt(variance + eps)) + reshape(beta, channel)
+}
+
+/// The gradients of `batchNormBackward`, written in differentiable ops so that they can be
+/// differentiated again: the statistics are recomputed from x as graph tensors, and the
+/// activation's mask (constant almost everywhere) comes from its output.
+private func batchNormBackwardRecorded(_ g: Tensor, _ x: Tensor, gamma: Tensor, eps: Float,
+                                       activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
+    let c = x.shape[1], axes = [0, 2, 3]
+    let count = Float(x.count / c)
+    let gm = activation.map { leakyReLUBackward(g, $0.output, slope: $0.slope) } ?? g
+    let centred = x - mean(x, axes: axes, keepDims: true)
+    let invStd = 1 / sqrt(mean(square(centred), axes: axes, keepDims: true) + eps)
+    let xhat = centred * invStd
+    let sumG = sum(gm, axes: axes, keepDims: true)
+    let sumGXhat = sum(gm * xhat, axes: axes, keepDims: true)
+    let gx = needs[0]
+        ? (reshape(gamma, [1, c, 1, 1]) * invStd / count) * (gm * count - sumG - xhat * sumGXhat) : nil
+    return [gx, needs[1] ? reshape(sumGXhat, [c]) : nil, needs[2] ? reshape(sumG, [c]) : nil]
 }
 
 /// First-order gradients of training-mode batch normalisation, fused:
