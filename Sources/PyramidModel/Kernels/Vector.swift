@@ -1,9 +1,9 @@
-/// Element-wise and reduction kernels over raw Float buffers.
+/// Element-wise and reduction kernels over raw Float buffers, eight lanes (AVX2) at a time.
 ///
-/// Element-wise loops are plain pointer loops, which LLVM vectorises (AVX2 in release builds).
-/// Float reductions are not vectorised automatically (that would reorder additions), so
-/// `sum` and `dot` use explicit SIMD8 accumulators: four of them to hide the add latency.
-/// Their summation order is fixed by `count` alone, so results are deterministic.
+/// Element-wise kernels use explicit SIMD8 loads and stores: LLVM left some of the plain loops
+/// (the broadcasting binary op) scalar. Float reductions are never vectorised automatically
+/// (that would reorder additions), so the sums use SIMD8 accumulators, several of them to hide
+/// the add latency. Their summation order depends on the count alone: results are deterministic.
 enum Vector {
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
@@ -22,21 +22,6 @@ enum Vector {
         while i + 8 <= n { a0 += load8(x + i); i += 8 }
         var s = ((a0 + a1) + (a2 + a3)).sum()
         while i < n { s += x[i]; i += 1 }
-        return s
-    }
-
-    /// Sum of `x[i] * y[i]`.
-    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var i = 0
-        while i + 32 <= n {
-            a0.addProduct(load8(x + i), load8(y + i)); a1.addProduct(load8(x + i + 8), load8(y + i + 8))
-            a2.addProduct(load8(x + i + 16), load8(y + i + 16)); a3.addProduct(load8(x + i + 24), load8(y + i + 24))
-            i += 32
-        }
-        while i + 8 <= n { a0.addProduct(load8(x + i), load8(y + i)); i += 8 }
-        var s = ((a0 + a1) + (a2 + a3)).sum()
-        while i < n { s += x[i] * y[i]; i += 1 }
         return s
     }
 
