@@ -6,6 +6,10 @@ struct Singan: ParsableCommand {
         commandName: "singan",
         abstract: "Train SinGAN models and apply their tasks to images.",
         version: "0.1.0",
-        subcommands: [InfoCommand.self, RunCommand.self, DaemonCommand.self, StatusCommand.self, TasksCommand.self,
-                      BenchConvCommand.self])
+        subcommands: [
+            InfoCommand.self, TrainCommand.self, SampleCommand.self,
+            HarmonizeCommand.self, EditCommand.self, PaintCommand.self, SuperResCommand.self, AnimateCommand.self,
+            TasksCommand.self, RunCommand.self, DaemonCommand.self, StatusCommand.self,
+            BenchCommand.self, BenchConvCommand.self,
+        ])
 }
