@@ -16,8 +16,7 @@
 int cvips_init(int threads);
 
 /* The error buffer and the warnings captured since the last load, one per
- * line, then
- * all cleared. The caller frees the result with g_free. */
+ * line, then both cleared. The caller frees the result with g_free. */
 char *cvips_take_error(void);
 
 /* Nickname of the loader libvips would pick ("pngload", "jpegload_buffer",
