@@ -1,5 +1,0 @@
-import XCTest
-
-final class PyramidModelTestsSmoke: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}
