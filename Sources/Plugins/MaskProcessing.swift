@@ -1,4 +1,6 @@
 import Foundation
+import PyramidModel
+import Vips
 
 /// The soft blending mask of harmonization and editing (SINGAN.md section 4): a binary mask
 /// dilated by a disk, blurred by a Gaussian and normalised to [0, 1]. Planar, row-major values.
@@ -29,6 +31,30 @@ public struct BlendMask: Equatable, Sendable {
         self.width = width
         self.height = height
         self.weights = blurred
+    }
+
+    /// A mask file as a binary mask of `size` (resized first if needed): a pixel is set when the
+    /// mean of its colour bands is above half (white = edited). Accepts grey, grey + alpha, RGB
+    /// and RGBA images; alpha is flattened onto white like every input.
+    public static func binaryMask(fileAt url: URL, size: ImageSize, maxPixels: Int) throws -> [Bool] {
+        let image: VipsImage
+        do { image = try VipsImage.load(path: url.path, maxPixels: maxPixels) } catch {
+            throw TaskError("mask \(url.lastPathComponent): \(error)")
+        }
+        guard (1...4).contains(image.bands) else {
+            throw TaskError("mask \(url.lastPathComponent) has \(image.bands) bands; a mask must be grey (1 band), grey with alpha (2), RGB (3) or RGBA (4)")
+        }
+        do {
+            var rgb = try image.normalizedSRGB()
+            if rgb.width != size.width || rgb.height != size.height {
+                rgb = try rgb.resized(width: size.width, height: size.height)
+            }
+            let values = try rgb.planarFloats()
+            let plane = size.width * size.height
+            return (0..<plane).map { i in values[i] + values[plane + i] + values[2 * plane + i] > 0 }
+        } catch {
+            throw TaskError("mask \(url.lastPathComponent): \(error)")
+        }
     }
 
     /// `(1 - mask) * original + mask * result` for planar images of `channels` x height x width.
