@@ -1,0 +1,109 @@
+/// Element-wise and reduction kernels over raw Float buffers.
+///
+/// Element-wise loops are plain pointer loops, which LLVM vectorises (AVX2 in release builds).
+/// Float reductions are not vectorised automatically (that would reorder additions), so
+/// `sum` and `dot` use explicit SIMD8 accumulators: four of them to hide the add latency.
+/// Their summation order is fixed by `count` alone, so results are deterministic.
+enum Vector {
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Sum of `n` values.
+    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var i = 0
+        while i + 32 <= n {
+            a0 += load8(x + i); a1 += load8(x + i + 8)
+            a2 += load8(x + i + 16); a3 += load8(x + i + 24)
+            i += 32
+        }
+        while i + 8 <= n { a0 += load8(x + i); i += 8 }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// Sum of `x[i] * y[i]`.
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var i = 0
+        while i + 32 <= n {
+            a0.addProduct(load8(x + i), load8(y + i)); a1.addProduct(load8(x + i + 8), load8(y + i + 8))
+            a2.addProduct(load8(x + i + 16), load8(y + i + 16)); a3.addProduct(load8(x + i + 24), load8(y + i + 24))
+            i += 32
+        }
+        while i + 8 <= n { a0.addProduct(load8(x + i), load8(y + i)); i += 8 }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while i < n { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+
+    /// Sum of squared deviations from `mean`.
+    static func sumSquaredDeviations(_ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> Float {
+        let m = SIMD8<Float>(repeating: mean)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var i = 0
+        while i + 32 <= n {
+            let d0 = load8(x + i) - m, d1 = load8(x + i + 8) - m
+            let d2 = load8(x + i + 16) - m, d3 = load8(x + i + 24) - m
+            a0.addProduct(d0, d0); a1.addProduct(d1, d1); a2.addProduct(d2, d2); a3.addProduct(d3, d3)
+            i += 32
+        }
+        while i + 8 <= n { let d = load8(x + i) - m; a0.addProduct(d, d); i += 8 }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while i < n { let d = x[i] - mean; s += d * d; i += 1 }
+        return s
+    }
+
+    /// With g' = (mask[i] > 0 ? g[i] : slope * g[i]): the sums of g' and of g' * (x[i] - mean).
+    /// (slope 1 makes the mask irrelevant.)
+    static func maskedSums(_ g: UnsafePointer<Float>, mask: UnsafePointer<Float>, slope: Float,
+                           _ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> (Float, Float) {
+        let m = SIMD8<Float>(repeating: mean), sl = SIMD8<Float>(repeating: slope), zero = SIMD8<Float>()
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), d0 = SIMD8<Float>(), d1 = SIMD8<Float>()
+        @inline(__always) func masked(_ i: Int) -> SIMD8<Float> {
+            let gv = load8(g + i)
+            return (gv * sl).replacing(with: gv, where: load8(mask + i) .> zero)
+        }
+        var i = 0
+        while i + 16 <= n {
+            let g0 = masked(i), g1 = masked(i + 8)
+            s0 += g0; s1 += g1
+            d0.addProduct(g0, load8(x + i) - m); d1.addProduct(g1, load8(x + i + 8) - m)
+            i += 16
+        }
+        while i + 8 <= n {
+            let g0 = masked(i)
+            s0 += g0
+            d0.addProduct(g0, load8(x + i) - m)
+            i += 8
+        }
+        var s = (s0 + s1).sum(), d = (d0 + d1).sum()
+        while i < n {
+            let gi = mask[i] > 0 ? g[i] : g[i] * slope
+            s += gi
+            d += gi * (x[i] - mean)
+            i += 1
+        }
+        return (s, d)
+    }
+
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { out[i] = a[i] + b[i] }
+    }
+
+    /// out[i] += x[i]
+    static func accumulate(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { out[i] += x[i] }
+    }
+}
+
+extension SIMD8 where Scalar == Float {
+    /// self += a * b (fused multiply-add under -target-cpu haswell).
+    @inline(__always)
+    mutating func addProduct(_ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+        self = self.addingProduct(a, b)
+    }
+}

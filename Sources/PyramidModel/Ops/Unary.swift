@@ -1,0 +1,66 @@
+
+/// Applies `f` to every element (the closure is inlined into the loop).
+@inline(__always)
+func mapScalars(_ x: Tensor, _ f: (Float) -> Float) -> [Float] {
+    makeScalars(count: x.count) { out in
+        x.scalars.withUnsafeBufferPointer { p in
+            let s = p.baseAddress!
+            for i in 0..<p.count { out[i] = f(s[i]) }
+        }
+    }
+}
+
+/// x².
+public func square(_ x: Tensor) -> Tensor {
+    record("square", shape: x.shape, scalars: mapScalars(x) { $0 * $0 }, inputs: [x]) { g, _, _ in
+        [g * x * 2]
+    }
+}
+
+/// √x. Its gradient is infinite at 0; see `divNoNan` or `channelNorm` for a guarded norm.
+public func sqrt(_ x: Tensor) -> Tensor {
+    record("sqrt", shape: x.shape, scalars: mapScalars(x) { $0.squareRoot() }, inputs: [x]) { g, y, _ in
+        [g / (y * 2)]
+    }
+}
+
+/// x^p for a constant exponent p.
+public func pow(_ x: Tensor, _ p: Float) -> Tensor {
+    let scalars: [Float]
+    if p == 2 { scalars = mapScalars(x) { $0 * $0 } } else { scalars = mapScalars(x) { LibM.powf($0, p) } }
+    return record("pow", shape: x.shape, scalars: scalars, inputs: [x]) { g, _, _ in
+        [p == 2 ? g * x * 2 : g * pow(x, p - 1) * p]
+    }
+}
+
+/// Hyperbolic tangent.
+public func tanh(_ x: Tensor) -> Tensor {
+    record("tanh", shape: x.shape, scalars: mapScalars(x) { LibM.tanhf($0) }, inputs: [x]) { g, y, _ in
+        [g * (1 - square(y))]
+    }
+}
+
+/// max(x, 0) + slope * min(x, 0).
+public func leakyReLU(_ x: Tensor, slope: Float = 0.2) -> Tensor {
+    let scalars = mapScalars(x) { $0 > 0 ? $0 : $0 * slope }
+    return record("leakyReLU", shape: x.shape, scalars: scalars, inputs: [x]) { g, _, _ in
+        [leakyReLUBackward(g, x, slope: slope)]
+    }
+}
+
+/// `g * (x > 0 ? 1 : slope)`: the mask is constant in x (almost everywhere), so this op is
+/// linear in g and has no gradient with respect to x.
+func leakyReLUBackward(_ g: Tensor, _ x: Tensor, slope: Float) -> Tensor {
+    shapeCheck(g.shape == x.shape, "leakyReLUBackward", "gradient shape \(g.shape) differs from input shape \(x.shape)")
+    let scalars = makeScalars(count: x.count) { out in
+        g.scalars.withUnsafeBufferPointer { pg in
+            x.scalars.withUnsafeBufferPointer { px in
+                let gs = pg.baseAddress!, xs = px.baseAddress!
+                for i in 0..<px.count { out[i] = xs[i] > 0 ? gs[i] : gs[i] * slope }
+            }
+        }
+    }
+    return record("leakyReLUBackward", shape: x.shape, scalars: scalars, inputs: [g]) { gg, _, _ in
+        [leakyReLUBackward(gg, x, slope: slope)]
+    }
+}

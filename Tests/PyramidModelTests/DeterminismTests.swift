@@ -1,0 +1,59 @@
+import XCTest
+import PyramidModel
+
+final class DeterminismTests: XCTestCase {
+    func testRandomGeneratorIsSeededAndRestorable() {
+        let a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42)
+        XCTAssertEqual(a.normal(shape: [101]).scalars, b.normal(shape: [101]).scalars)
+        XCTAssertNotEqual(RandomGenerator(seed: 43).normal(shape: [8]).scalars, a.normal(shape: [8]).scalars)
+        let saved = a.state
+        let first = a.uniform(shape: [50], low: -1, high: 1).scalars + [a.uniformScalar()]
+        a.state = saved
+        XCTAssertEqual(a.uniform(shape: [50], low: -1, high: 1).scalars + [a.uniformScalar()], first)
+    }
+
+    func testRandomGeneratorDistributions() {
+        let rng = RandomGenerator(seed: 5)
+        let n = rng.normal(shape: [20000], mean: 1, std: 2).scalars
+        let m = n.reduce(0, +) / Float(n.count)
+        let v = n.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Float(n.count)
+        XCTAssertEqual(m, 1, accuracy: 0.05)
+        XCTAssertEqual(v, 4, accuracy: 0.15)
+        let u = rng.uniform(shape: [20000], low: -1, high: 3).scalars
+        XCTAssertTrue(u.allSatisfy { $0 >= -1 && $0 < 3 })
+        XCTAssertEqual(u.reduce(0, +) / Float(u.count), 1, accuracy: 0.05)
+    }
+
+    /// Two runs of a seeded training step (penalty included) give the same bits, with one and
+    /// with two OpenBLAS threads. (Across thread counts the last bits may differ: OpenBLAS's
+    /// sgemm partitions its work by thread count.)
+    func testSeededTrainingStepIsBitReproducible() {
+        let threads = BLASThreads.count
+        defer { BLASThreads.set(threads) }
+        for count in [1, 2] {
+            BLASThreads.set(count)
+            let first = seededCriticStep(), second = seededCriticStep()
+            XCTAssertEqual(first.count, second.count)
+            let differing = zip(first, second).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(differing, 0, "\(differing) of \(first.count) values differ between two runs with \(count) threads")
+        }
+    }
+
+    /// A seeded critic step with the penalty at a size where OpenBLAS uses its threads.
+    func seededCriticStep() -> [Float] {
+        let rng = RandomGenerator(seed: 11)
+        let g = Generator(channels: 16, generator: rng), d = Critic(channels: 16, generator: rng)
+        let optD = Adam(parameters: d.parameters, lr: 5e-4, betas: (0.5, 0.999))
+        let real = rng.uniform(shape: [1, 3, 24, 24], low: -1, high: 1)
+        let noise = zeroPad(rng.normal(shape: [1, 3, 24, 24]), 5)
+        let fake = g(noise, Tensor.zeros(noise.shape)).detached()
+        let a = rng.uniformScalar()
+        let xh = (a * real + (1 - a) * fake).detached()
+        xh.requiresGrad = true
+        let grad = gradients(of: sum(d(xh)), with: [xh], createGraph: true)[0]
+        let loss = -mean(d(real)) + mean(d(fake)) + 0.1 * mean(square(channelNorm(grad) - 1))
+        loss.backward()
+        optD.step()
+        return d.namedTensors.flatMap(\.tensor.scalars) + fake.scalars
+    }
+}
