@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fastMath),
 
-        .testTarget(name: "VipsTests", dependencies: ["Vips"]),
+        .testTarget(name: "VipsTests", dependencies: ["Vips"], resources: [.copy("Resources")]),
         .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),

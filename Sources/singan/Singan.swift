@@ -6,5 +6,5 @@ struct Singan: ParsableCommand {
         commandName: "singan",
         abstract: "Train SinGAN models and apply their tasks to images.",
         version: "0.1.0",
-        subcommands: [TrainCommand.self, SampleCommand.self, BenchCommand.self])
+        subcommands: [InfoCommand.self, TrainCommand.self, SampleCommand.self, BenchCommand.self])
 }

@@ -1,0 +1,51 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes whole files so that readers see either nothing or the complete
+/// file: bytes go to a hidden temporary file in the same folder (same file
+/// system, so the rename is atomic), are flushed to disk, then renamed over
+/// the destination. On any failure the temporary file is removed.
+enum AtomicFile {
+    static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        let temporary = folder + "/." + url.lastPathComponent + ".\(UUID().uuidString.prefix(8)).tmp"
+
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw VipsError.writeFailed(path: path, reason: systemError("cannot create a file in \(folder)"))
+        }
+        var failure: String?
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = systemError("write")
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil, fsync(descriptor) != 0 { failure = systemError("fsync") }
+        if close(descriptor) != 0, failure == nil { failure = systemError("close") }
+        if failure == nil, rename(temporary, path) != 0 { failure = systemError("rename") }
+        if let failure {
+            unlink(temporary)
+            throw VipsError.writeFailed(path: path, reason: failure)
+        }
+        // Persist the rename itself; losing it only loses the new file, never corrupts it.
+        let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderDescriptor >= 0 {
+            fsync(folderDescriptor)
+            close(folderDescriptor)
+        }
+    }
+
+    private static func systemError(_ step: String) -> String {
+        "\(step): \(String(cString: strerror(errno)))"
+    }
+}
