@@ -1,11 +1,33 @@
 #!/usr/bin/env bash
 # Fresh machine to test results: installs missing packages, builds and runs
 # the whole test suite in release mode (numeric tests need it). Extra
-# arguments go to `swift test`, e.g. --filter VipsTests.
+# arguments go to `swift test`, e.g. --filter VipsTests. Ends with one
+# summary line "N passed, N failed" over XCTest and Swift Testing, and exits
+# non-zero when the build or any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 source scripts/swift-path.sh
 
-swift test -c release "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+set +e
+swift test -c release "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# XCTest: the last "Executed N tests" line is the grand total; failed cases are listed one per line.
+xctest_total=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with" "$log" | tail -1 | awk '{print $2}')
+xctest_failed=$(grep -cE "^Test Case '.*' failed" "$log" || true)
+# Swift Testing: "Test run with N tests ..." and one "✘ Test NAME failed after ..." line per failed test.
+swift_testing_total=$(grep -oE "Test run with [0-9]+ tests?" "$log" | tail -1 | awk '{print $4}')
+swift_testing_failed=$(grep -E "^✘ Test .* failed after" "$log" | grep -vc "Test run with" || true)
+
+total=$(( ${xctest_total:-0} + ${swift_testing_total:-0} ))
+failed=$(( xctest_failed + swift_testing_failed ))
+echo "$(( total - failed )) passed, $failed failed"
+
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+if [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then exit 1; fi

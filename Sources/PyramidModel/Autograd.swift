@@ -143,6 +143,7 @@ private func backpropagate(from root: Tensor, seed: Tensor?, createGraph: Bool,
             guard let node = t.creator, let g = grads[id] else { continue }
             if !isTarget(t) { grads[id] = nil }  // consumed: free it early
             let needs = node.inputs.map { relevant[ObjectIdentifier($0)] ?? false }
+            guard needs.contains(true) else { continue }  // a target's own history: not needed
             let inputGrads = node.backward(g, t, needs)
             for (i, input) in node.inputs.enumerated() where needs[i] {
                 guard let gi = inputGrads[i] else { continue }

@@ -6,6 +6,7 @@ struct Singan: ParsableCommand {
         commandName: "singan",
         abstract: "Train SinGAN models and apply their tasks to images.",
         version: "0.1.0",
-        subcommands: [InfoCommand.self, RunCommand.self, DaemonCommand.self, StatusCommand.self, TasksCommand.self, BenchCommand.self,
+        subcommands: [InfoCommand.self, TrainCommand.self, SampleCommand.self, RunCommand.self, DaemonCommand.self,
+                      StatusCommand.self, TasksCommand.self, BenchCommand.self,
                       HarmonizeCommand.self, EditCommand.self, PaintCommand.self, SuperResCommand.self, AnimateCommand.self])
 }

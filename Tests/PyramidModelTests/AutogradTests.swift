@@ -61,3 +61,23 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(a.namedTensors.count, 26)
     }
 }
+
+final class StateTests: XCTestCase {
+    func testValidatedTensorAndStateLoading() throws {
+        XCTAssertThrowsError(try Tensor(validatingShape: [2, 2], scalars: [1, 2, 3])) { error in
+            XCTAssertEqual(error as? TensorError, .countMismatch(shape: [2, 2], count: 3))
+        }
+        let rng = RandomGenerator(seed: 2)
+        let source = Generator(channels: 4, generator: rng), target = Generator(channels: 4, generator: rng)
+        var state = Dictionary(uniqueKeysWithValues: source.namedTensors.map { ($0.name, $0.tensor) })
+        state["b1.bn.var"] = Tensor.ones([5])
+        let before = target.namedTensors.map(\.tensor.scalars)
+        XCTAssertThrowsError(try target.load(state)) { error in
+            XCTAssertEqual(error as? TensorError, .shapeMismatch(name: "b1.bn.var", expected: [4], found: [5]))
+        }
+        XCTAssertEqual(target.namedTensors.map(\.tensor.scalars), before, "a failed load must change nothing")
+        state["b1.bn.var"] = source.stack.blocks[1].bn.runningVar
+        try target.load(state)
+        XCTAssertEqual(target.namedTensors.map(\.tensor.scalars), source.namedTensors.map(\.tensor.scalars))
+    }
+}

@@ -127,6 +127,59 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// The fused training-mode kernel (forward, fused first-order backward) against the composite.
+    func testFusedBatchNormMatchesComposite() {
+        let x = Sample.normal([2, 3, 5, 6], seed: 37, scale: 2), gamma = Sample.normal([3], seed: 38)
+        let beta = Sample.normal([3], seed: 39)
+        for t in [x, gamma, beta] { t.requiresGrad = true }
+        let fused = batchNorm(x, gamma: gamma, beta: beta, runningMean: Tensor.zeros([3]), runningVar: Tensor.ones([3]),
+                              training: true)
+        let composite = batchNormComposite(x, gamma: gamma, beta: beta)
+        assertClose(fused, composite, tolerance: 1e-5, floor: 1, "forward")
+        let seed = Sample.normal(x.shape, seed: 40)
+        let a = gradients(of: fused, with: [x, gamma, beta], seed: seed)
+        let b = gradients(of: composite, with: [x, gamma, beta], seed: seed)
+        for (k, (u, v)) in zip(a, b).enumerated() { assertClose(u, v, tolerance: 1e-5, floor: 1, "gradient \(k)") }
+    }
+
+    func testFusedBatchNormLeakyReLUMatchesComposite() {
+        let x = Sample.normal([2, 3, 5, 6], seed: 44, scale: 2), gamma = Sample.normal([3], seed: 45)
+        let beta = Sample.normal([3], seed: 46)
+        for t in [x, gamma, beta] { t.requiresGrad = true }
+        let fused = batchNormLeakyReLU(x, gamma: gamma, beta: beta, runningMean: Tensor.zeros([3]),
+                                       runningVar: Tensor.ones([3]), training: true, slope: 0.2)
+        let composite = leakyReLU(batchNormComposite(x, gamma: gamma, beta: beta), slope: 0.2)
+        assertClose(fused, composite, tolerance: 1e-5, floor: 1, "forward")
+        let seed = Sample.normal(x.shape, seed: 47)
+        let a = gradients(of: fused, with: [x, gamma, beta], seed: seed)
+        let b = gradients(of: composite, with: [x, gamma, beta], seed: seed)
+        for (k, (u, v)) in zip(a, b).enumerated() { assertClose(u, v, tolerance: 1e-5, floor: 1, "gradient \(k)") }
+    }
+
+    func testBatchNormLeakyReLU() {
+        check.check([Sample.normal([2, 3, 4, 5], seed: 48), Sample.normal([3], seed: 49), Sample.normal([3], seed: 50)],
+                    "batchNormLeakyReLU training") { t in
+            loss(batchNormLeakyReLU(t[0], gamma: t[1], beta: t[2], runningMean: Tensor.zeros([3]),
+                                    runningVar: Tensor.ones([3]), training: true, slope: 0.2))
+        }
+        // Inference: x chosen so that every normalised value is at least 0.2 away from the kink.
+        let m = Sample.normal([3], seed: 51), v = Sample.positive([3], seed: 52)
+        let gamma = Sample.awayFromZero([3], seed: 54, margin: 0.5), beta = Sample.normal([3], seed: 55)
+        let y = Sample.awayFromZero([2, 3, 4, 5], seed: 53)
+        let x = Tensor(shape: y.shape, scalars: y.scalars.indices.map { i in
+            let ch = (i / 20) % 3
+            return (y.scalars[i] - beta.scalars[ch]) / gamma.scalars[ch] * (v.scalars[ch] + 1e-5).squareRoot() + m.scalars[ch]
+        })
+        check.check([x, gamma, beta], "batchNormLeakyReLU inference") { t in
+            loss(batchNormLeakyReLU(t[0], gamma: t[1], beta: t[2], runningMean: m, runningVar: v, training: false))
+        }
+    }
+
+    func testChannelAffine() {
+        check.check([Sample.normal([2, 3, 4, 5], seed: 41), Sample.normal([3], seed: 42), Sample.normal([3], seed: 43)],
+                    "channelAffine") { loss(channelAffine($0[0], scale: $0[1], shift: $0[2])) }
+    }
+
     func testBatchNormInference() {
         let m = Sample.normal([3], seed: 32), v = Sample.positive([3], seed: 33)
         check.check([Sample.normal([2, 3, 4, 5], seed: 34), Sample.normal([3], seed: 35), Sample.normal([3], seed: 36)],

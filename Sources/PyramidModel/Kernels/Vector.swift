@@ -57,6 +57,39 @@ enum Vector {
         return s
     }
 
+    /// With g' = (mask[i] > 0 ? g[i] : slope * g[i]): the sums of g' and of g' * (x[i] - mean).
+    /// (slope 1 makes the mask irrelevant.)
+    static func maskedSums(_ g: UnsafePointer<Float>, mask: UnsafePointer<Float>, slope: Float,
+                           _ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> (Float, Float) {
+        let m = SIMD8<Float>(repeating: mean), sl = SIMD8<Float>(repeating: slope), zero = SIMD8<Float>()
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), d0 = SIMD8<Float>(), d1 = SIMD8<Float>()
+        @inline(__always) func masked(_ i: Int) -> SIMD8<Float> {
+            let gv = load8(g + i)
+            return (gv * sl).replacing(with: gv, where: load8(mask + i) .> zero)
+        }
+        var i = 0
+        while i + 16 <= n {
+            let g0 = masked(i), g1 = masked(i + 8)
+            s0 += g0; s1 += g1
+            d0.addProduct(g0, load8(x + i) - m); d1.addProduct(g1, load8(x + i + 8) - m)
+            i += 16
+        }
+        while i + 8 <= n {
+            let g0 = masked(i)
+            s0 += g0
+            d0.addProduct(g0, load8(x + i) - m)
+            i += 8
+        }
+        var s = (s0 + s1).sum(), d = (d0 + d1).sum()
+        while i < n {
+            let gi = mask[i] > 0 ? g[i] : g[i] * slope
+            s += gi
+            d += gi * (x[i] - mean)
+            i += 1
+        }
+        return (s, d)
+    }
+
     static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { out[i] = a[i] + b[i] }
     }

@@ -31,4 +31,10 @@ public final class BatchNorm2d: Module {
         batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                   training: isTraining, momentum: momentum, eps: eps)
     }
+
+    /// `leakyReLU(self(x), slope:)`, fused (see `batchNormLeakyReLU`).
+    public func callAsFunction(_ x: Tensor, leakyReLUSlope slope: Float) -> Tensor {
+        batchNormLeakyReLU(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                           training: isTraining, slope: slope, momentum: momentum, eps: eps)
+    }
 }

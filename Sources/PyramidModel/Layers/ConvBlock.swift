@@ -13,6 +13,6 @@ public final class ConvBlock: Module {
     public var namedTensors: [(name: String, tensor: Tensor)] { prefixed("conv", conv) + prefixed("bn", bn) }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        leakyReLU(bn(conv(x)), slope: 0.2)
+        bn(conv(x), leakyReLUSlope: 0.2)
     }
 }

@@ -5,31 +5,194 @@
 /// Training mode normalises with the batch statistics (biased variance) and updates
 /// `runningMean` / `runningVar` in place, PyTorch's way: `r = (1 - momentum) r + momentum s`,
 /// with the unbiased variance. Inference mode normalises with the running statistics.
-/// Training mode is built from differentiable primitives, so it has gradients of every order.
+///
+/// Training mode runs a fused kernel forward and, for first-order gradients, a fused backward.
+/// When the backward pass is itself recorded (`createGraph`), the gradients come from the
+/// composite of primitives (`batchNormComposite`), so they can be differentiated again.
 public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+    normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+              training: training, momentum: momentum, eps: eps, slope: nil)
+}
+
+/// `leakyReLU(batchNorm(x, ...), slope:)` in one kernel: the activation is applied while the
+/// normalised values are written, and its mask while the gradients are summed, so neither the
+/// normalised tensor nor the masked gradient is materialised.
+public func batchNormLeakyReLU(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                               training: Bool, slope: Float = 0.2, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+    normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+              training: training, momentum: momentum, eps: eps, slope: slope)
+}
+
+/// Batch normalisation, followed by LeakyReLU(slope) when `slope` is given.
+private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                       training: Bool, momentum: Float, eps: Float, slope: Float?) -> Tensor {
     shapeCheck(x.rank == 4, "batchNorm", "input must be [N, C, H, W], got shape \(x.shape)")
     let c = x.shape[1]
     for (name, t) in [("gamma", gamma), ("beta", beta), ("runningMean", runningMean), ("runningVar", runningVar)] {
         shapeCheck(t.shape == [c], "batchNorm", "\(name) has shape \(t.shape), expected [\(c)]")
     }
-    let channel = [1, c, 1, 1]
+    if let slope { shapeCheck(slope > 0, "batchNormLeakyReLU", "slope must be positive, got \(slope)") }
     if !training {
-        let scale = reshape(gamma, channel) / sqrt(reshape(runningVar.detached(), channel) + eps)
-        let shift = reshape(beta, channel) - reshape(runningMean.detached(), channel) * scale
-        return x * scale + shift
+        let scale = gamma / sqrt(runningVar.detached() + eps)
+        let y = channelAffine(x, scale: scale, shift: beta - runningMean.detached() * scale)
+        return slope.map { leakyReLU(y, slope: $0) } ?? y
     }
-    let count = x.count / max(c, 1)
+    let (n, plane) = (x.shape[0], x.shape[2] * x.shape[3])
+    let count = n * plane
     shapeCheck(count > 1, "batchNorm", "training mode needs more than one value per channel, got shape \(x.shape)")
-    let batchMean = mean(x, axes: [0, 2, 3], keepDims: true)
-    let centred = x - batchMean
-    let batchVar = mean(square(centred), axes: [0, 2, 3], keepDims: true)
-    let scale = reshape(gamma, channel) / sqrt(batchVar + eps)
-    let y = centred * scale + reshape(beta, channel)
-    updateRunningStatistics(runningMean: runningMean, runningVar: runningVar,
-                            batchMean: batchMean.scalars, batchVar: batchVar.scalars,
-                            count: count, momentum: momentum)
-    return y
+
+    // Statistics: per channel, mean then the sum of squared deviations (two passes, stable).
+    var batchMean = [Float](repeating: 0, count: c), batchVar = [Float](repeating: 0, count: c)
+    var invStd = [Float](repeating: 0, count: c)
+    x.scalars.withUnsafeBufferPointer { px in
+        let xs = px.baseAddress!
+        for ch in 0..<c {
+            var s: Float = 0
+            for b in 0..<n { s += Vector.sum(xs + (b * c + ch) * plane, plane) }
+            let m = s / Float(count)
+            var ss: Float = 0
+            for b in 0..<n { ss += Vector.sumSquaredDeviations(xs + (b * c + ch) * plane, plane, mean: m) }
+            batchMean[ch] = m
+            batchVar[ch] = ss / Float(count)
+            invStd[ch] = 1 / (batchVar[ch] + eps).squareRoot()
+        }
+    }
+    let y = applyChannelAffine(x, scale: (0..<c).map { gamma.scalars[$0] * invStd[$0] },
+                               shift: (0..<c).map { beta.scalars[$0] - batchMean[$0] * gamma.scalars[$0] * invStd[$0] },
+                               slope: slope)
+    updateRunningStatistics(runningMean: runningMean, runningVar: runningVar, batchMean: batchMean,
+                            batchVar: batchVar, count: count, momentum: momentum)
+
+    return record(slope == nil ? "batchNorm" : "batchNormLeakyReLU", shape: x.shape, scalars: y,
+                  inputs: [x, gamma, beta]) { g, output, needs in
+        if GradMode.isEnabled {
+            // Second order requested: differentiate the composite, recording as we go.
+            let composite = batchNormComposite(x, gamma: gamma, beta: beta, eps: eps)
+            let grads = gradients(of: slope.map { leakyReLU(composite, slope: $0) } ?? composite,
+                                  with: [x, gamma, beta], seed: g, createGraph: true)
+            return zip(grads, needs).map { $1 ? $0 : nil }
+        }
+        return batchNormBackward(g, x, gamma: gamma, mean: batchMean, invStd: invStd,
+                                 activation: slope.map { (output, $0) }, needs: needs)
+    }
+}
+
+/// Training-mode batch normalisation from differentiable primitives (no running statistics).
+/// It defines the fused kernel's derivatives of every order; tests compare the two.
+public func batchNormComposite(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float = 1e-5) -> Tensor {
+    let channel = [1, x.shape[1], 1, 1]
+    let centred = x - mean(x, axes: [0, 2, 3], keepDims: true)
+    let variance = mean(square(centred), axes: [0, 2, 3], keepDims: true)
+    return centred * (reshape(gamma, channel) / sqrt(variance + eps)) + reshape(beta, channel)
+}
+
+/// First-order gradients of training-mode batch normalisation, fused:
+/// with x̂ = (x - μ)/σ, M values per channel, Σg and Σg·x̂ per channel:
+/// gx = γ/σ · (g - Σg/M - x̂ · Σg·x̂/M), gγ = Σg·x̂, gβ = Σg.
+/// With `activation` (the LeakyReLU output z and its slope), g is first multiplied by the
+/// activation's mask (1 where z > 0, else slope), element by element as it is read.
+private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [Float], invStd: [Float],
+                               activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
+    let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+    let count = Float(n * plane)
+    let slope = activation?.slope ?? 1
+    // Without an activation the mask source is x itself and the slope 1: the mask is all ones.
+    let maskSource = activation?.output ?? x
+    var sumG = [Float](repeating: 0, count: c), sumGXhat = [Float](repeating: 0, count: c)
+    g.scalars.withUnsafeBufferPointer { pg in
+        x.scalars.withUnsafeBufferPointer { px in
+            maskSource.scalars.withUnsafeBufferPointer { pz in
+                for ch in 0..<c {
+                    var s: Float = 0, sx: Float = 0
+                    for b in 0..<n {
+                        let offset = (b * c + ch) * plane
+                        let (a, bx) = Vector.maskedSums(pg.baseAddress! + offset, mask: pz.baseAddress! + offset,
+                                                        slope: slope, px.baseAddress! + offset, plane, mean: mean[ch])
+                        s += a
+                        sx += bx
+                    }
+                    sumG[ch] = s
+                    sumGXhat[ch] = sx * invStd[ch]
+                }
+            }
+        }
+    }
+    var gx: Tensor?
+    if needs[0] {
+        // gx = k1·g' + k2·x + k3 per channel, g' the masked gradient.
+        var k1 = [Float](repeating: 0, count: c), k2 = k1, k3 = k1
+        for ch in 0..<c {
+            let gi = gamma.scalars[ch] * invStd[ch]
+            k1[ch] = gi
+            k2[ch] = -gi * invStd[ch] * sumGXhat[ch] / count
+            k3[ch] = -gi * sumG[ch] / count - k2[ch] * mean[ch]
+        }
+        let scalars = makeScalars(count: x.count) { out in
+            g.scalars.withUnsafeBufferPointer { pg in
+                x.scalars.withUnsafeBufferPointer { px in
+                    maskSource.scalars.withUnsafeBufferPointer { pz in
+                        for b in 0..<n {
+                            for ch in 0..<c {
+                                let offset = (b * c + ch) * plane
+                                let gs = pg.baseAddress! + offset, xs = px.baseAddress! + offset
+                                let zs = pz.baseAddress! + offset, o = out + offset
+                                let (a1, a2, a3) = (k1[ch], k2[ch], k3[ch])
+                                if activation == nil {
+                                    for i in 0..<plane { o[i] = a1 * gs[i] + a2 * xs[i] + a3 }
+                                } else {
+                                    for i in 0..<plane {
+                                        let gm = zs[i] > 0 ? gs[i] : gs[i] * slope
+                                        o[i] = a1 * gm + a2 * xs[i] + a3
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        gx = Tensor(shape: x.shape, scalars: scalars)
+    }
+    return [gx,
+            needs[1] ? Tensor(shape: [c], scalars: sumGXhat) : nil,
+            needs[2] ? Tensor(shape: [c], scalars: sumG) : nil]
+}
+
+/// y = x · scale[c] + shift[c] on an [N, C, H, W] tensor (raw values), then LeakyReLU(slope)
+/// if a slope is given.
+private func applyChannelAffine(_ x: Tensor, scale: [Float], shift: [Float], slope: Float? = nil) -> [Float] {
+    let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+    return makeScalars(count: x.count) { out in
+        x.scalars.withUnsafeBufferPointer { px in
+            for b in 0..<n {
+                for ch in 0..<c {
+                    let offset = (b * c + ch) * plane
+                    let xs = px.baseAddress! + offset, o = out + offset
+                    let (a, s) = (scale[ch], shift[ch])
+                    if let slope {
+                        for i in 0..<plane { let v = xs[i] * a + s; o[i] = v > 0 ? v : v * slope }
+                    } else {
+                        for i in 0..<plane { o[i] = xs[i] * a + s }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// y = x · scale[c] + shift[c] on an [N, C, H, W] tensor, with [C] scale and shift: one pass
+/// instead of a broadcast multiply and a broadcast add.
+public func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
+    let c = x.shape[1]
+    shapeCheck(x.rank == 4 && scale.shape == [c] && shift.shape == [c], "channelAffine",
+               "input \(x.shape) needs [\(c)] scale and shift, got \(scale.shape) and \(shift.shape)")
+    let y = applyChannelAffine(x, scale: scale.scalars, shift: shift.scalars)
+    return record("channelAffine", shape: x.shape, scalars: y, inputs: [x, scale, shift]) { g, _, needs in
+        [needs[0] ? g * reshape(scale, [1, c, 1, 1]) : nil,
+         needs[1] ? sum(g * x, axes: [0, 2, 3]) : nil,
+         needs[2] ? sum(g, axes: [0, 2, 3]) : nil]
+    }
 }
 
 /// r = (1 - momentum) r + momentum s, with the batch variance made unbiased (n / (n - 1)).

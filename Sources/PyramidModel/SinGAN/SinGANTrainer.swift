@@ -80,9 +80,20 @@ public final class SinGANTrainer {
             reconstructionInput: try reconstructionInput(atScale: t.scale, model: contents.model))
     }
 
+    /// The configuration stored in the checkpoint at `path` (to rebuild its pyramid before
+    /// resuming). Fails like `SinGANModel.load(from:)` for damaged files, and for finished models.
+    public static func configuration(ofCheckpointAt path: String) throws -> TrainingConfig {
+        let contents = try ModelFile.decode(try SafeTensorsFile.read(from: path), path: path)
+        guard contents.training != nil else {
+            throw SinGANError.resumeMismatch(path: path, reason: "it holds a finished model, there is nothing to resume")
+        }
+        return contents.model.config
+    }
+
     /// Runs (or continues) training to the end and returns the model, which is also written to
     /// `checkpointPath` if set.
     public func train() throws -> SinGANModel {
+        AllocatorTuning.apply()
         let scaleCount = pyramid.reals.count
         if current == nil && model == nil {
             current = try startScale(0, after: nil)
