@@ -12,7 +12,7 @@ import Darwin
 /// floats take the top 24 bits of one 64-bit draw. Gaussians are made in pairs in Double
 /// (u1 in (0, 1], u2 in [0, 1): r = √(-2 ln u1), values r cos 2πu2 and r sin 2πu2); a request
 /// for an odd count discards the last value of the last pair, so no hidden spare value escapes
-/// `state`.
+/// `state`. Not thread-safe: use one generator per thread.
 public final class RandomGenerator {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 

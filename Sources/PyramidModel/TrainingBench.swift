@@ -39,7 +39,7 @@ public final class TrainingBench {
     @discardableResult
     public func iteration() -> (critic: Float, generator: Float) {
         let noise = zeroPad(rng.normal(shape: [1, 3, height, width]), 5)
-        var prev = noise
+        var prev = Tensor.zeros(noise.shape)
         var lossD: Float = 0, lossG: Float = 0
         critic.setRequiresGrad(true)
         for _ in 0..<3 {

@@ -49,15 +49,14 @@ struct GradCheck {
                          _ file: StaticString, _ line: UInt) {
         for (k, (a, n)) in zip(analytic, numeric).enumerated() {
             XCTAssertEqual(a.count, n.count, "\(what): input \(k) gradient size", file: file, line: line)
-            var worst: (Int, Float, Float)?
+            var worst = (index: 0, error: Float(0))
             for i in 0..<min(a.count, n.count) {
                 let err = abs(a.scalars[i] - n[i]) / max(1, abs(n[i]))
-                if err > tolerance && (worst == nil || err > abs(worst!.1 - worst!.2) / max(1, abs(worst!.2))) {
-                    worst = (i, a.scalars[i], n[i])
-                }
+                if err > worst.error { worst = (i, err) }
             }
-            if let (i, av, nv) = worst {
-                XCTFail("\(what): input \(k) element \(i): analytic \(av), numeric \(nv)", file: file, line: line)
+            if worst.error > tolerance {
+                let i = worst.index
+                XCTFail("\(what): input \(k) element \(i): analytic \(a.scalars[i]), numeric \(n[i])", file: file, line: line)
             }
         }
     }

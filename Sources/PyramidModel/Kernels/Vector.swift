@@ -90,13 +90,46 @@ enum Vector {
         return (s, d)
     }
 
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// The first `count` (< 8) values of `p`, zero-filled.
+    @inline(__always)
+    static func loadPartial(_ p: UnsafePointer<Float>, _ count: Int) -> SIMD8<Float> {
+        var v = SIMD8<Float>()
+        for k in 0..<count { v[k] = p[k] }
+        return v
+    }
+
+    /// o[i] = f(a[i * sa], b[i * sb]) for i < n, where each stride is 1 (contiguous) or 0
+    /// (one repeated value). Eight lanes at a time; the tail runs on a partial vector.
+    @inline(__always)
+    static func binary(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+                       _ o: UnsafeMutablePointer<Float>, _ n: Int,
+                       _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) {
+        guard n > 0 else { return }
+        let aSplat = SIMD8<Float>(repeating: a[0]), bSplat = SIMD8<Float>(repeating: b[0])
+        var i = 0
+        while i + 8 <= n {
+            store8(f(sa == 1 ? load8(a + i) : aSplat, sb == 1 ? load8(b + i) : bSplat), o + i)
+            i += 8
+        }
+        if i < n {
+            let r = f(sa == 1 ? loadPartial(a + i, n - i) : aSplat, sb == 1 ? loadPartial(b + i, n - i) : bSplat)
+            for k in 0..<(n - i) { o[i + k] = r[k] }
+        }
+    }
+
+    /// out[i] = a[i] + b[i]
     static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { out[i] = a[i] + b[i] }
+        binary(a, 1, b, 1, out, n) { $0 + $1 }
     }
 
     /// out[i] += x[i]
     static func accumulate(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { out[i] += x[i] }
+        binary(x, 1, out, 1, out, n) { $0 + $1 }
     }
 }
 

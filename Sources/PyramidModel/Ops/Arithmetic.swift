@@ -16,34 +16,18 @@ private func binaryScalars(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, shape: [Int
             b.scalars.withUnsafeBufferPointer { pb in
                 Strided.forEachRow(shape, [so, sa, sb]) { off, inner, n in
                     let o = out + off[0], x = pa.baseAddress! + off[1], y = pb.baseAddress! + off[2]
+                    let (sa, sb) = (inner[1], inner[2])
                     switch op {
-                    case .add: binaryRow(x, inner[1], y, inner[2], o, n) { $0 + $1 }
-                    case .sub: binaryRow(x, inner[1], y, inner[2], o, n) { $0 - $1 }
-                    case .mul: binaryRow(x, inner[1], y, inner[2], o, n) { $0 * $1 }
-                    case .div: binaryRow(x, inner[1], y, inner[2], o, n) { $0 / $1 }
-                    case .divNoNan: binaryRow(x, inner[1], y, inner[2], o, n) { $1 == 0 ? 0 : $0 / $1 }
+                    case .add: Vector.binary(x, sa, y, sb, o, n) { $0 + $1 }
+                    case .sub: Vector.binary(x, sa, y, sb, o, n) { $0 - $1 }
+                    case .mul: Vector.binary(x, sa, y, sb, o, n) { $0 * $1 }
+                    case .div: Vector.binary(x, sa, y, sb, o, n) { $0 / $1 }
+                    case .divNoNan:
+                        Vector.binary(x, sa, y, sb, o, n) { ($0 / $1).replacing(with: 0, where: $1 .== 0) }
                     }
                 }
             }
         }
-    }
-}
-
-/// One row of a binary op; each operand's stride is 1 (contiguous) or 0 (repeated value).
-@inline(__always)
-private func binaryRow(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
-                       _ o: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Float, Float) -> Float) {
-    if sa == 1 && sb == 1 {
-        for i in 0..<n { o[i] = f(a[i], b[i]) }
-    } else if sa == 1 {
-        let s = b[0]
-        for i in 0..<n { o[i] = f(a[i], s) }
-    } else if sb == 1 {
-        let s = a[0]
-        for i in 0..<n { o[i] = f(s, b[i]) }
-    } else {
-        let v = f(a[0], b[0])
-        for i in 0..<n { o[i] = v }
     }
 }
 

@@ -1,5 +1,16 @@
 
-/// Applies `f` to every element (the closure is inlined into the loop).
+/// Applies `f` to every element, eight lanes at a time (the closure is inlined into the loop).
+@inline(__always)
+func mapSIMD(_ x: Tensor, _ f: (SIMD8<Float>) -> SIMD8<Float>) -> [Float] {
+    makeScalars(count: x.count) { out in
+        x.scalars.withUnsafeBufferPointer { p in
+            // The second operand is an unused splat: one SIMD loop serves unary and binary maps.
+            Vector.binary(p.baseAddress!, 1, p.baseAddress!, 0, out, p.count) { v, _ in f(v) }
+        }
+    }
+}
+
+/// Applies `f` to every element, one at a time (for functions without a SIMD form).
 @inline(__always)
 func mapScalars(_ x: Tensor, _ f: (Float) -> Float) -> [Float] {
     makeScalars(count: x.count) { out in
@@ -12,14 +23,14 @@ func mapScalars(_ x: Tensor, _ f: (Float) -> Float) -> [Float] {
 
 /// x².
 public func square(_ x: Tensor) -> Tensor {
-    record("square", shape: x.shape, scalars: mapScalars(x) { $0 * $0 }, inputs: [x]) { g, _, _ in
+    record("square", shape: x.shape, scalars: mapSIMD(x) { $0 * $0 }, inputs: [x]) { g, _, _ in
         [g * x * 2]
     }
 }
 
 /// √x. Its gradient is infinite at 0; see `divNoNan` or `channelNorm` for a guarded norm.
 public func sqrt(_ x: Tensor) -> Tensor {
-    record("sqrt", shape: x.shape, scalars: mapScalars(x) { $0.squareRoot() }, inputs: [x]) { g, y, _ in
+    record("sqrt", shape: x.shape, scalars: mapSIMD(x) { $0.squareRoot() }, inputs: [x]) { g, y, _ in
         [g / (y * 2)]
     }
 }
@@ -27,7 +38,7 @@ public func sqrt(_ x: Tensor) -> Tensor {
 /// x^p for a constant exponent p.
 public func pow(_ x: Tensor, _ p: Float) -> Tensor {
     let scalars: [Float]
-    if p == 2 { scalars = mapScalars(x) { $0 * $0 } } else { scalars = mapScalars(x) { LibM.powf($0, p) } }
+    if p == 2 { scalars = mapSIMD(x) { $0 * $0 } } else { scalars = mapScalars(x) { LibM.powf($0, p) } }
     return record("pow", shape: x.shape, scalars: scalars, inputs: [x]) { g, _, _ in
         [p == 2 ? g * x * 2 : g * pow(x, p - 1) * p]
     }
@@ -42,7 +53,7 @@ public func tanh(_ x: Tensor) -> Tensor {
 
 /// max(x, 0) + slope * min(x, 0).
 public func leakyReLU(_ x: Tensor, slope: Float = 0.2) -> Tensor {
-    let scalars = mapScalars(x) { $0 > 0 ? $0 : $0 * slope }
+    let scalars = mapSIMD(x) { ($0 * slope).replacing(with: $0, where: $0 .> 0) }
     return record("leakyReLU", shape: x.shape, scalars: scalars, inputs: [x]) { g, _, _ in
         [leakyReLUBackward(g, x, slope: slope)]
     }
