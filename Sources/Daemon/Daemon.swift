@@ -27,8 +27,9 @@ public struct DaemonOptions: Sendable {
 /// 3. run: queued → running (attempt counted); outputs are written atomically to the outbox;
 /// 4. finish: the outcome and destination are journaled, the input and side files are moved to
 ///    `done/NAME/` (or `failed/NAME/` beside an `.error.txt`), then the job becomes done/failed.
-/// A job found running at start was interrupted: it is queued again, or failed after
-/// `max_attempts`. A job whose input already reached its journaled destination is completed.
+/// At start, a job whose input already reached its journaled destination is marked done/failed;
+/// a running job whose outcome was journaled is finished that way; any other running job was
+/// interrupted: it is queued again, or failed after `max_attempts`.
 public final class Daemon: @unchecked Sendable {
     public let options: DaemonOptions
     public let registry: PluginRegistry
@@ -52,6 +53,7 @@ public final class Daemon: @unchecked Sendable {
     private let lock = NSLock()
     private var stopping = false
     private var tokens: [String: CancellationToken] = [:]
+    private var active = Set<String>()
     private var lastProgress: [String: Date] = [:]
     private var waitingLogged = Set<String>()
 
@@ -156,9 +158,13 @@ public final class Daemon: @unchecked Sendable {
                 throw PipelineError(file: file.path, line: 0, column: 0,
                                     message: "inbox \(pipeline.folders.inbox) is already the inbox of pipeline '\(other.name)'")
             }
-            for relative in [pipeline.folders.inbox, pipeline.folders.outbox, pipeline.folders.done, pipeline.folders.failed] {
-                let url = try folder(relative)
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            let f = pipeline.folders
+            for (key, relative) in [("inbox", f.inbox), ("outbox", f.outbox), ("done", f.done), ("failed", f.failed)] {
+                do {
+                    try FileManager.default.createDirectory(at: try folder(relative), withIntermediateDirectories: true)
+                } catch {
+                    throw PipelineError(file: file.path, line: 0, column: 0, message: "\(key): \(error)")
+                }
             }
             pipelines[name] = pipeline
             if old?.folders.inbox != pipeline.folders.inbox {
@@ -237,8 +243,13 @@ public final class Daemon: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(at: jobFolder, withIntermediateDirectories: true)
             guard rename(source.path, jobFolder.appendingPathComponent(name).path) == 0 else {
+                let reason = errno
                 try? FileManager.default.removeItem(at: jobFolder)
-                return  // taken already (a duplicate event), or gone
+                if reason != ENOENT {  // ENOENT: taken already (a duplicate event), or gone
+                    logger.error("job.accept_failed", metadata: ["pipeline": "\(pipeline.name)", "input": "\(name)",
+                                                                 "error": "\(String(cString: strerror(reason)))"])
+                }
+                return
             }
             arrived[inbox.path]?.remove(name)
             try journal.insert(id: id, pipeline: pipeline.name, input: name, directory: directory)
@@ -252,6 +263,11 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs one queued job on a worker thread.
     private func process(_ id: String) {
+        lock.lock()
+        let claimed = active.insert(id).inserted
+        lock.unlock()
+        guard claimed else { return }  // another worker has it (submitted twice)
+        defer { lock.lock(); active.remove(id); lock.unlock() }
         guard !isStopping, let job = try? journal.job(id), job.state == .queued else { return }
         guard let pipeline = control.sync(execute: { pipelines[job.pipeline] }) else {
             // Resubmitted by `load` when the pipeline file is valid again.
@@ -419,7 +435,11 @@ public final class Daemon: @unchecked Sendable {
             }
             guard job.state == .running else { continue }
             let limit = pipeline?.maxAttempts ?? 3
-            if job.attempts >= limit {
+            if let outcome = job.outcome {
+                // Died after deciding the outcome, before moving the input: carry the decision out.
+                finish(job, pipeline: pipeline, outcome: outcome, outputs: job.outputs.map { root.appendingPathComponent($0) },
+                       error: job.error, since: job.startedAt ?? job.createdAt)
+            } else if job.attempts >= limit {
                 finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
                        error: "interrupted \(job.attempts) times (the process died during the job); giving up after max_attempts = \(limit)",
                        since: job.startedAt ?? job.createdAt)

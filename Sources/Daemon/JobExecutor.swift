@@ -56,11 +56,15 @@ public final class JobExecutor: @unchecked Sendable {
                     progress: @escaping (Double, String?) -> Void = { _, _ in }) throws -> [URL] {
         let logger = jobLogger ?? self.logger
         try checkImage(input.image, pipeline: pipeline, role: "input")
-        for (template, url) in input.sideFiles.sorted(by: { $0.key.description < $1.key.description })
-        where pipeline.steps.contains(where: { $0.input == .sideFile(template) || $0.side.values.contains(template) }) {
-            try checkImage(url, pipeline: pipeline, role: "side file \(template)")
+        for (_, url) in input.sideFiles.sorted(by: { $0.key.description < $1.key.description }) {
+            try checkImage(url, pipeline: pipeline, role: "side file")
         }
-        let model = try resolveModel(pipeline, input: input, cancellation: cancellation, logger: logger, progress: progress)
+        // Progress runs over phases: training (when the pipeline trains), then one per step.
+        let firstStep = pipeline.trains ? 1.0 : 0.0
+        let phases = Double(pipeline.steps.count) + firstStep
+        let model = try resolveModel(pipeline, input: input, cancellation: cancellation, logger: logger) { fraction, note in
+            progress(fraction / phases, note)
+        }
 
         var previous = [TaskArtifact(input.image)]
         var kept: [(step: Step, artifacts: [TaskArtifact])] = []
@@ -80,12 +84,12 @@ public final class JobExecutor: @unchecked Sendable {
                 let started = Date()
                 let work = input.workDirectory.appendingPathComponent("\(number + 1)-\(step.name)/\(i)")
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-                let base = (Double(number) + Double(i) / Double(images.count)) / Double(pipeline.steps.count)
+                let base = (firstStep + Double(number) + Double(i) / Double(images.count)) / phases
                 let context = TaskContext(
                     workDirectory: work, checkpointDirectory: input.workDirectory.appendingPathComponent("checkpoints/\(step.name)"),
                     cancellation: cancellation, maxPixels: pipeline.maxPixels, models: models,
                     onProgress: { fraction, note in
-                        progress(base + fraction / Double(pipeline.steps.count * images.count), "\(step.name): \(note ?? "running")")
+                        progress(base + fraction / (phases * Double(images.count)), "\(step.name): \(note ?? "running")")
                     })
                 try FileManager.default.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
                 let request = TaskRequest(image: image, model: plugin.inputs.model == .none ? nil : model,
@@ -145,7 +149,7 @@ public final class JobExecutor: @unchecked Sendable {
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
                 let context = TaskContext(workDirectory: work, checkpointDirectory: checkpoints, cancellation: cancellation,
                                           maxPixels: pipeline.maxPixels, models: models,
-                                          onProgress: { fraction, note in progress(0, "train: \(note ?? String(format: "%.0f%%", fraction * 100))") })
+                                          onProgress: { fraction, note in progress(fraction, "train: \(note ?? "running")") })
                 progress(0, "train: starting")
                 if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }
                 let artifacts = try train.init().run(TaskRequest(image: input.image, parameters: parameters), context: context)
@@ -172,35 +176,41 @@ public final class JobExecutor: @unchecked Sendable {
     }
 
     /// Moves the kept artifacts to their templated names, converting images to the output format.
+    /// Every output is made ready in the work folder first, so a failing conversion leaves no
+    /// output of the job behind; only renames remain after that.
     private func write(_ kept: [(step: Step, artifacts: [TaskArtifact])], pipeline: Pipeline, input: JobInput) throws -> [URL] {
-        var written: [URL] = []
+        var ready: [(file: URL, destination: URL)] = []
         var used = Set<String>()
+        let staging = input.workDirectory.appendingPathComponent("ready")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         for (step, artifacts) in kept {
             for (index, artifact) in artifacts.enumerated() {
                 let sourceExt = artifact.url.pathExtension.lowercased()
                 let ext = artifact.kind == .image ? (pipeline.output.format ?? sourceExt) : sourceExt
-                var relative = pipeline.output.name.render([
+                let name = pipeline.output.name.render([
                     "stem": input.stem, "step": step.name, "index": String(index), "label": artifact.label ?? String(index)])
-                if used.contains(relative + "." + ext) {
+                let withExt = { (base: String) in ext.isEmpty ? base : base + "." + ext }
+                var relative = withExt(name)
+                var n = 1
+                while used.contains(relative) {
                     // The template does not tell these outputs apart; keep them all.
-                    var n = 1
-                    while used.contains("\(relative)-\(n).\(ext)") { n += 1 }
-                    relative += "-\(n)"
+                    relative = withExt("\(name)-\(n)")
+                    n += 1
                 }
-                relative += ext.isEmpty ? "" : "." + ext
                 used.insert(relative)
                 let destination = try RootPath.resolve(relative, under: input.outputDirectory)
-                try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let same = ext == sourceExt || (Set([ext, sourceExt]) == ["jpg", "jpeg"]) || (Set([ext, sourceExt]) == ["tif", "tiff"])
+                let same = ext == sourceExt || Set([ext, sourceExt]) == ["jpg", "jpeg"] || Set([ext, sourceExt]) == ["tif", "tiff"]
                 if same {
-                    try FileMoves.moveAtomically(artifact.url, to: destination)
+                    ready.append((artifact.url, destination))
                 } else {
-                    let image = try VipsImage.load(path: artifact.url.path, maxPixels: pipeline.maxPixels)
-                    try image.save(to: destination.path, quality: pipeline.output.quality)
+                    let converted = staging.appendingPathComponent("\(ready.count).\(ext)")
+                    try VipsImage.load(path: artifact.url.path, maxPixels: pipeline.maxPixels)
+                        .save(to: converted.path, quality: pipeline.output.quality)
+                    ready.append((converted, destination))
                 }
-                written.append(destination)
             }
         }
-        return written
+        for (file, destination) in ready { try FileMoves.moveAtomically(file, to: destination) }
+        return ready.map(\.destination)
     }
 }

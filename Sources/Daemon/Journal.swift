@@ -103,13 +103,15 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    /// queued → running; counts the attempt. Returns the job after the change.
+    /// queued → running; counts the attempt. Returns the job after the change, or nil when the
+    /// job was not queued (so two workers can never both start it).
     public func start(_ id: String) throws -> JobRecord? {
         try db.write { db in
             try db.execute(sql: """
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, progress = 0, note = NULL
                 WHERE id = ? AND state = 'queued'
                 """, arguments: [now, id])
+            guard db.changesCount == 1 else { return nil }
             return try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(JobRecord.init)
         }
     }
@@ -174,8 +176,10 @@ public final class Journal: @unchecked Sendable {
     public func jobs(in states: [JobState] = JobState.allCases, limit: Int = 1_000_000) throws -> [JobRecord] {
         try db.read { db in
             let marks = states.map { _ in "?" }.joined(separator: ", ")
+            var arguments = StatementArguments(states.map(\.rawValue))
+            arguments += [limit]
             return try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE state IN (\(marks)) ORDER BY created_at, rowid LIMIT ?",
-                                    arguments: StatementArguments(states.map(\.rawValue) + [String(limit)])).map(JobRecord.init)
+                                    arguments: arguments).map(JobRecord.init)
         }
     }
 

@@ -50,6 +50,13 @@ public struct PipelineFolders: Sendable, Equatable {
     public var done: String
     public var failed: String
 
+    public init(inbox: String, outbox: String, done: String, failed: String) {
+        self.inbox = inbox
+        self.outbox = outbox
+        self.done = done
+        self.failed = failed
+    }
+
     public static func defaults(for name: String) -> PipelineFolders {
         PipelineFolders(inbox: "inbox/\(name)", outbox: "outbox/\(name)", done: "done/\(name)", failed: "failed/\(name)")
     }

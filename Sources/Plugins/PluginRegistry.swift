@@ -1,5 +1,7 @@
 /// The task plugins a process knows, by name.
-public struct PluginRegistry: Sendable {
+///
+/// `@unchecked`: the registry is immutable and holds only metatypes, which carry no state.
+public struct PluginRegistry: @unchecked Sendable {
     /// Every built-in plugin. Add a new plugin type to this one list to make it available to
     /// pipelines, `singan run`, `singan daemon` and `singan tasks`.
     public static let standard = PluginRegistry([

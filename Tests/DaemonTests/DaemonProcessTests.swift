@@ -189,6 +189,28 @@ final class DaemonProcessTests: XCTestCase {
         XCTAssertEqual(d.signal(SIGTERM), 0)
     }
 
+    func testOutputsCannotLeaveTheRootThroughSymbolicLinks() throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let d = try DaemonHarness(pipelines: ["p": Self.halve])
+        try FileManager.default.createSymbolicLink(at: d.url("linked"), withDestinationURL: outside)
+        try d.writePipeline("q", "outbox: linked/q\n" + Self.halve)
+        try d.start()
+        XCTAssertTrue(d.logText.contains("q.yaml: outbox: path \\\"linked/q\\\" leads out of the root through a symbolic link"), d.logText)
+
+        // An outbox swapped for a link after loading fails the job, not the daemon.
+        try FileManager.default.removeItem(at: d.url("outbox/p"))
+        try FileManager.default.createSymbolicLink(at: d.url("outbox/p"), withDestinationURL: outside)
+        try DaemonHarness.image(d.url("staging/a.png"))
+        rename(d.url("staging/a.png").path, d.url("inbox/p/a.png").path)
+        try d.waitFor("a failed") { d.files("failed/p") == ["a.png", "a.png.error.txt"] && d.processing.isEmpty }
+        let reason = try String(contentsOf: d.url("failed/p/a.png.error.txt"), encoding: .utf8)
+        XCTAssertTrue(reason.contains("leads out of the root through a symbolic link"), reason)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside.path), [])
+        XCTAssertEqual(d.signal(SIGTERM), 0)
+    }
+
     func testASecondDaemonOnTheSameRootIsRefused() throws {
         let d = try DaemonHarness(pipelines: ["p": Self.halve])
         try d.start()

@@ -1,4 +1,4 @@
-@testable import Daemon
+import Daemon
 import Foundation
 import Logging
 import Plugins
@@ -76,9 +76,13 @@ final class DaemonTrainingTests: XCTestCase {
 
         let (first, firstThread) = try start()
         try wait("training under way") { CheckpointingTrain.record.step >= 10 }
+        let journal = try Journal(url: root.appendingPathComponent("journal.sqlite"))
+        try wait("progress journaled") {
+            guard let job = try? journal.jobs(in: [.running]).first else { return false }
+            return job.progress > 0 && job.progress < 0.5 && job.note?.hasPrefix("train: step ") == true
+        }
         first.stop()
         try wait("first daemon stopped") { firstThread.isFinished }
-        let journal = try Journal(url: root.appendingPathComponent("journal.sqlite"))
         XCTAssertEqual(try journal.jobs().map(\.state), [.queued])
         XCTAssertEqual(try journal.jobs().first?.attempts, 0, "a clean stop does not use up an attempt")
         let checkpointed = try XCTUnwrap(CheckpointingTrain.record.starts.last == 0 ? CheckpointingTrain.record.step : nil)

@@ -1,4 +1,4 @@
-@testable import Daemon
+import Daemon
 import Foundation
 import Logging
 import Plugins
@@ -70,6 +70,15 @@ final class JobExecutorTests: XCTestCase {
         XCTAssertThrowsError(try run(p, executor: executor, image: image)) { XCTAssertEqual("\($0)", "side file cat_mask.png is missing") }
     }
 
+    func testNamesThatCollideAreAllKept() throws {
+        let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
+        try "0.5".write(to: root.appendingPathComponent("m.txt"), atomically: true, encoding: .utf8)
+        let p = try pipeline("model: m.txt\nsteps:\n  - task: sample\n    params: {count: 3}\noutput: {name: \"{stem}\"}\n")
+        let image = root.appendingPathComponent("in/x.png")
+        try TestPlugins.solid(0, to: image)
+        XCTAssertEqual(try run(p, executor: executor, image: image), ["x.png", "x-1.png", "x-2.png"])
+    }
+
     func testCorruptAndOversizeInputsFailWithAReason() throws {
         let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
         let p = try pipeline("max_pixels: 100\nsteps:\n  - task: resize\n")
@@ -95,7 +104,8 @@ final class JournalTests: XCTestCase {
         let journal = try Journal(url: dir.appendingPathComponent("j.sqlite"))
         try journal.insert(id: "a", pipeline: "p", input: "a.png", directory: "processing/p/a")
         XCTAssertEqual(try journal.start("a")?.attempts, 1)
-        XCTAssertEqual(try journal.start("a")?.attempts, 1, "a running job does not start again")
+        XCTAssertNil(try journal.start("a"), "a running job does not start again")
+        XCTAssertEqual(try journal.job("a")?.attempts, 1)
         try journal.requeue("a", countAttempt: false, note: "stopped")
         XCTAssertEqual(try journal.job("a")?.attempts, 0)
         XCTAssertEqual(try journal.start("a")?.attempts, 1)

@@ -1,4 +1,4 @@
-@testable import Daemon
+import Daemon
 import Foundation
 import XCTest
 
