@@ -4,8 +4,6 @@ import PyramidModel
 /// What harmonization and editing share: inject a reference image at a scale, then keep the
 /// model's result only inside the dilated, blurred mask (SINGAN.md section 4).
 struct MaskedInjection {
-    /// The training image at the finest scale.
-    let original: Tensor
     /// G_n ... G_N applied to the injected reference (the unmasked result).
     let result: Tensor
     /// `(1 - mask) * original + mask * result`.
@@ -21,7 +19,7 @@ struct MaskedInjection {
         let size = model.sizes[model.finest]
         let referenceURL = try SinGANTask.side("reference", of: request, task: task)
         let maskURL = try SinGANTask.side("mask", of: request, task: task)
-        let reference = try SinGANTask.fit(SinGANTask.loadImage(referenceURL, role: "\(task): reference", context: context), to: size)
+        let reference = try resized(SinGANTask.loadImage(referenceURL, role: "\(task): reference", context: context), to: size)
         let binary: [Bool]
         do { binary = try BlendMask.binaryMask(fileAt: maskURL, size: size, maxPixels: context.maxPixels) } catch {
             throw TaskError("\(task): \(error)")
@@ -29,7 +27,7 @@ struct MaskedInjection {
         try context.cancellation.check()
         let mask = BlendMask(binary: binary, width: size.width, height: size.height, radius: radius)
         let rng = SinGANTask.rng(request.parameters)
-        original = model.scales[model.finest].real
+        let original = model.scales[model.finest].real
         result = try SinGANTask.guarded(task) {
             try model.generate(fromInput: try model.injectionInput(reference, atScale: scale), atScale: scale, rng: rng)
         }

@@ -31,11 +31,6 @@ enum SinGANTask {
         }
     }
 
-    /// `image` resized to `size` if it has another size.
-    static func fit(_ image: Tensor, to size: ImageSize) throws -> Tensor {
-        try resized(image, to: size)
-    }
-
     /// An [1, 3, h, w] tensor as an 8-bit sRGB image.
     static func vipsImage(_ t: Tensor) throws -> VipsImage {
         try VipsImage.fromPlanarFloats(t.scalars, width: t.shape[3], height: t.shape[2], channels: t.shape[1])
