@@ -23,7 +23,10 @@ struct TaskInvocation {
             throw ExitCode(130)
         } catch {
             ProgressLine.clear()
-            FileHandle.standardError.write(Data("singan \(task): \(error)\n".utf8))
+            // Plugin messages already name their task ("harmonize: ..."); say it once.
+            var message = "\(error)"
+            if message.hasPrefix("\(task): ") { message.removeFirst(task.count + 2) }
+            FileHandle.standardError.write(Data("singan \(task): \(message)\n".utf8))
             throw ExitCode.failure
         }
     }
