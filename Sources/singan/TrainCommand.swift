@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
                                        totalSeconds: trainer.log.scales.reduce(0) { $0 + $1.seconds },
                                        resumed: trainer.resumed)
                 let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 do {
                     try encoder.encode(r).write(to: URL(fileURLWithPath: report), options: .atomic)
                 } catch {
