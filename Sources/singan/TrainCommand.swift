@@ -10,8 +10,9 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a SinGAN model on one image.",
         discussion: """
             Presets: `paper` (the published defaults: max size 250, min size 25, scale factor 0.75, \
-            2000 iterations per scale) and `quick` (max size 96, min size 20, 300 iterations per \
-            scale: about a minute on 2 cores). Options override the preset.
+            2000 iterations per scale, widths 32/64/128) and `quick` (max size 64, min size 20, \
+            width 32 at every scale, 150 iterations per scale: for demos and tests). Options \
+            override the preset.
 
             MODEL is rewritten atomically after every scale and every 100 iterations; it holds a \
             resumable checkpoint until training ends, then the finished model. Ctrl-C or SIGTERM \
@@ -37,6 +38,12 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Initial pyramid factor, in (0, 1).")
     var scaleFactor: Double?
+
+    @Option(help: "Width (channels) of scales 0-3; doubles every 4 scales up to --max-channels.")
+    var channels: Int?
+
+    @Option(help: "Upper bound of the width.")
+    var maxChannels: Int?
 
     @Option(name: .customLong("iters"), help: "Iterations per scale.")
     var iterations: Int?
@@ -77,7 +84,7 @@ struct TrainCommand: ParsableCommand {
                                        totalSeconds: trainer.log.scales.reduce(0) { $0 + $1.seconds },
                                        resumed: trainer.resumed)
                 let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 do {
                     try encoder.encode(r).write(to: URL(fileURLWithPath: report), options: .atomic)
                 } catch {
@@ -122,6 +129,8 @@ struct TrainCommand: ParsableCommand {
         if let maxSize { c.maxSize = maxSize }
         if let minSize { c.minSize = minSize }
         if let scaleFactor { c.scaleFactor = scaleFactor }
+        if let channels { c.baseChannels = channels }
+        if let maxChannels { c.maxChannels = maxChannels }
         if let iterations { c.iterations = iterations }
         if let seed { c.seed = seed }
         if let zStar { c.zStarMode = zStar }
@@ -140,6 +149,8 @@ struct TrainCommand: ParsableCommand {
         if minSize != nil && given.minSize != c.minSize { differences.append("min-size \(c.minSize)") }
         if scaleFactor != nil && given.scaleFactor != c.scaleFactor { differences.append("scale-factor \(c.scaleFactor)") }
         if iterations != nil && given.iterations != c.iterations { differences.append("iters \(c.iterations)") }
+        if channels != nil && given.baseChannels != c.baseChannels { differences.append("channels \(c.baseChannels)") }
+        if maxChannels != nil && given.maxChannels != c.maxChannels { differences.append("max-channels \(c.maxChannels)") }
         if seed != nil && given.seed != c.seed { differences.append("seed \(c.seed)") }
         if zStar != nil && given.zStarMode != c.zStarMode { differences.append("z-star \(c.zStarMode.rawValue)") }
         if noisePadding && !c.noisePadding { differences.append("no noise padding") }

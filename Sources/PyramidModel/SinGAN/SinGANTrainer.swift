@@ -93,7 +93,7 @@ public final class SinGANTrainer {
     /// Runs (or continues) training to the end and returns the model, which is also written to
     /// `checkpointPath` if set.
     public func train() throws -> SinGANModel {
-        AllocatorTuning.apply()
+        Memory.retainFreedBlocks()
         let scaleCount = pyramid.reals.count
         if current == nil && model == nil {
             current = try startScale(0, after: nil)
