@@ -50,7 +50,8 @@ let package = Package(
         .testTarget(name: "VipsTests", dependencies: ["Vips"], resources: [.copy("Resources")]),
         .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
-        .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),
+        .testTarget(name: "PluginsTests", dependencies: ["Plugins", "PyramidModel", "Vips"],
+                    resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "singan"]),
     ],
     swiftLanguageModes: [.v5]

@@ -6,6 +6,13 @@ public struct PluginRegistry: @unchecked Sendable {
     /// pipelines, `singan run`, `singan daemon` and `singan tasks`.
     public static let standard = PluginRegistry([
         ResizePlugin.self,
+        TrainPlugin.self,
+        SamplePlugin.self,
+        HarmonizePlugin.self,
+        EditPlugin.self,
+        PaintPlugin.self,
+        SuperResolutionPlugin.self,
+        AnimatePlugin.self,
     ])
 
     public let plugins: [any TaskPlugin.Type]

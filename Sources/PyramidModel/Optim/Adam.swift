@@ -87,3 +87,17 @@ public final class MultiStepLR {
         for (opt, base) in zip(optimizers, baseRates) { opt.lr = base * f }
     }
 }
+
+extension Adam {
+    /// Restores a saved state (`stepCount`, `firstMoments`, `secondMoments` of an optimiser of the
+    /// same parameters), so a resumed training run continues bit for bit.
+    public func restore(stepCount: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
+        precondition(firstMoments.count == parameters.count && secondMoments.count == parameters.count
+                     && zip(parameters, zip(firstMoments, secondMoments)).allSatisfy {
+                         $0.count == $1.0.count && $0.count == $1.1.count },
+                     "Adam.restore: moments do not fit the parameters")
+        self.stepCount = stepCount
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// Harmonization: blends a naively pasted object into the training image's look by injecting the
+/// naive paste at a scale and keeping the result inside the mask (dilated by 7 px).
+public struct HarmonizePlugin: TaskPlugin {
+    public static let name = "harmonize"
+    public static let summary = "Blend a naively pasted object into the model's training image."
+    public static let parameters = ParameterSchema([
+        .int("scale", required: true, "injection scale, 1 (coarse) ... N (the finest scale)"),
+        SinGANTask.seedParameter,
+    ])
+    public static let inputs = TaskInputs(image: .none, model: .required, sideInputs: MaskedInjection.sideInputs)
+
+    public init() {}
+
+    public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
+        let run = try MaskedInjection(request, context: context, task: Self.name, dilation: BlendMask.harmonizationRadius)
+        return [try SinGANTask.writeImage(run.blended, named: "harmonized.png", context: context)]
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import PyramidModel
+import Vips
+
+/// Shared steps of the SinGAN task plugins: loading models and images, writing results,
+/// seeding, presets and training with checkpoints.
+enum SinGANTask {
+    /// The model file of `request`, loaded through the shared cache.
+    static func model(_ request: TaskRequest, context: TaskContext, task: String) throws -> SinGANModel {
+        guard let url = request.model else { throw TaskError("\(task) needs a model file (train one with `singan train`)") }
+        do {
+            return try context.models.model(at: url, as: SinGANModel.self) { try SinGANModel.load(from: $0.path) }
+        } catch {
+            throw TaskError("\(task): model \(url.lastPathComponent): \(error)")
+        }
+    }
+
+    /// The side input `name`, which must be present.
+    static func side(_ name: String, of request: TaskRequest, task: String) throws -> URL {
+        guard let url = request.sideInputs[name] else { throw TaskError("\(task) needs the side input '\(name)'") }
+        return url
+    }
+
+    /// An image file as an [1, 3, h, w] tensor in [-1, 1] (alpha flattened onto white, grey made RGB).
+    static func loadImage(_ url: URL, role: String, context: TaskContext) throws -> Tensor {
+        do {
+            let image = try VipsImage.load(path: url.path, maxPixels: context.maxPixels).normalizedSRGB()
+            return Tensor(shape: [1, 3, image.height, image.width], scalars: try image.planarFloats())
+        } catch {
+            throw TaskError("\(role) \(url.lastPathComponent): \(error)")
+        }
+    }
+
+    /// An [1, 3, h, w] tensor as an 8-bit sRGB image.
+    static func vipsImage(_ t: Tensor) throws -> VipsImage {
+        try VipsImage.fromPlanarFloats(t.scalars, width: t.shape[3], height: t.shape[2], channels: t.shape[1])
+    }
+
+    /// Writes an [1, 3, h, w] tensor as a PNG in the work directory.
+    static func writeImage(_ t: Tensor, named name: String, context: TaskContext, label: String? = nil) throws -> TaskArtifact {
+        let url = context.outputURL(name)
+        try vipsImage(t).save(to: url.path)
+        return TaskArtifact(url, kind: .image, label: label)
+    }
+
+    /// The random generator of a run: seeded by the `seed` parameter, or randomly when absent.
+    static func rng(_ parameters: ParameterValues) -> RandomGenerator {
+        RandomGenerator(seed: parameters.optionalInt("seed").map { UInt64(truncatingIfNeeded: $0) }
+                        ?? UInt64.random(in: 0...UInt64.max))
+    }
+
+    /// The `seed` parameter of every task that draws noise.
+    static let seedParameter = Parameter.int("seed", range: 0...Int(Int32.max), "random seed (default: a new one each run)")
+
+    /// The `preset` parameter of tasks that train.
+    static let presetParameter = Parameter.choice("preset", ["paper", "quick"], default: "paper",
+                                                  "training preset: paper (published settings) or quick (demo)")
+
+    /// The `iterations` parameter of tasks that train.
+    static let iterationsParameter = Parameter.int("iterations", range: 1...100_000,
+                                                   "iterations per scale (default: the preset's)")
+
+    /// The preset named by the `preset` parameter, with `iterations` applied if given.
+    static func config(_ parameters: ParameterValues) -> TrainingConfig {
+        var c = TrainingConfig.preset(named: parameters.string("preset")) ?? .paper
+        if let n = parameters.optionalInt("iterations") { c.iterations = n }
+        return c
+    }
+
+    /// Trains a model on `image` with `config`, checkpointing in `context.checkpointDirectory`
+    /// under `checkpointName` and resuming from a checkpoint left there by an interrupted run of
+    /// the same configuration. Progress goes to the context; cancellation writes a checkpoint and
+    /// throws `TaskCancelled`.
+    static func train(image: URL, config: TrainingConfig, context: TaskContext, checkpointName: String,
+                      task: String) throws -> SinGANModel {
+        let checkpoint = context.checkpointDirectory.appendingPathComponent(checkpointName).path
+        do {
+            try config.validate()
+            let pyramid = try ImagePyramid(imageAt: image.path, config: config)
+            let trainer: SinGANTrainer
+            if FileManager.default.fileExists(atPath: checkpoint),
+               let resumed = try? SinGANTrainer(resumingFrom: checkpoint, pyramid: pyramid), resumed.config == config {
+                trainer = resumed
+            } else if FileManager.default.fileExists(atPath: checkpoint),
+                      let finished = try? SinGANModel.load(from: checkpoint), finished.config == config,
+                      finished.sizes == pyramid.geometry.sizes,
+                      zip(finished.scales, pyramid.reals).allSatisfy({ $0.real.scalars == $1.scalars }) {
+                // An earlier run finished but stopped before handing its model over.
+                return finished
+            } else {
+                try? FileManager.default.removeItem(atPath: checkpoint)
+                trainer = try SinGANTrainer(pyramid: pyramid, config: config)
+                trainer.checkpointPath = checkpoint
+            }
+            trainer.shouldStop = { context.cancellation.isCancelled }
+            trainer.progress = { p in
+                let done = Double(p.scale) + Double(p.iteration) / Double(p.iterations)
+                context.report(progress: done / Double(p.scaleCount),
+                               String(format: "scale %d/%d, iteration %d/%d, %.0f s left",
+                                      p.scale + 1, p.scaleCount, p.iteration, p.iterations, p.totalSecondsLeft))
+            }
+            return try trainer.train()
+        } catch SinGANError.cancelled {
+            throw TaskCancelled()
+        } catch let error as TaskError {
+            throw error
+        } catch {
+            throw TaskError("\(task): training on \(image.lastPathComponent): \(error)")
+        }
+    }
+
+    /// Runs `body`, turning library errors into task errors that name the task.
+    static func guarded<T>(_ task: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as TaskError { throw error } catch let error as TaskCancelled {
+            throw error
+        } catch SinGANError.cancelled {
+            throw TaskCancelled()
+        } catch {
+            throw TaskError("\(task): \(error)")
+        }
+    }
+}

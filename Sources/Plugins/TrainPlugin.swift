@@ -1,0 +1,43 @@
+import Foundation
+import PyramidModel
+
+/// Trains a SinGAN model on the input image (the `model: {train: ...}` of pipelines). The run
+/// checkpoints into the context's checkpoint folder and resumes from it after an interruption.
+public struct TrainPlugin: TaskPlugin {
+    public static let name = "train"
+    public static let summary = "Train a SinGAN model on the image."
+    public static let parameters = ParameterSchema([
+        SinGANTask.presetParameter,
+        SinGANTask.iterationsParameter,
+        .int("max_size", range: 11...4096, "longer side of the working image in pixels (default: the preset's)"),
+        .int("min_size", range: 11...4096, "shorter side of the coarsest scale in pixels (default: the preset's)"),
+        .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation)"),
+        .choice("z_star", ["fixed", "redrawn"], default: "fixed", "scale 0's reconstruction noise: fixed (paper) or redrawn (authors' release)"),
+        .int("seed", default: 0, range: 0...Int(Int32.max), "seed of the training run"),
+    ])
+    public static let inputs = TaskInputs(image: .required)
+    public static let isTraining = true
+
+    public init() {}
+
+    /// The training configuration the parameters describe.
+    public static func config(_ p: ParameterValues) throws -> TrainingConfig {
+        var c = SinGANTask.config(p)
+        if let v = p.optionalInt("max_size") { c.maxSize = v }
+        if let v = p.optionalInt("min_size") { c.minSize = v }
+        c.noisePadding = p.bool("noise_padding")
+        c.zStarMode = ZStarMode(rawValue: p.string("z_star")) ?? .fixed
+        c.seed = UInt64(p.int("seed"))
+        do { try c.validate() } catch { throw TaskError("train: \(error)") }
+        return c
+    }
+
+    public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
+        guard let image = request.image else { throw TaskError("train needs an input image") }
+        let model = try SinGANTask.train(image: image, config: try Self.config(request.parameters), context: context,
+                                         checkpointName: "training.singan", task: Self.name)
+        let url = context.outputURL(image.deletingPathExtension().lastPathComponent + ".singan")
+        try SinGANTask.guarded(Self.name) { try model.save(to: url.path) }
+        return [TaskArtifact(url, kind: .model)]
+    }
+}

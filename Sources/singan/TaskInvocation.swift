@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import Plugins
+import Vips
+
+/// Runs one registered task plugin for a command line (the same plugin pipelines use): checks the
+/// inputs, validates the parameters against the plugin's schema, runs it in a temporary folder
+/// and writes its outputs to the requested paths atomically, converting images to the format of
+/// the path's extension. Errors go to stderr as `singan TASK: reason` with exit status 1.
+struct TaskInvocation {
+    let task: String
+    var image: String?
+    var model: String?
+    var sideInputs: [String: String] = [:]
+    var parameters: [String: ParameterValue] = [:]
+
+    /// Runs the task; `destination(artifact)` says where each output goes (nil: not written).
+    func run(destination: (TaskArtifact) -> String?) throws {
+        do {
+            try execute(destination: destination)
+        } catch let error as TaskCancelled {
+            FileHandle.standardError.write(Data("singan \(task): \(error)\n".utf8))
+            throw ExitCode(130)
+        } catch {
+            ProgressLine.clear()
+            // Plugin messages already name their task ("harmonize: ..."); say it once.
+            var message = "\(error)"
+            if message.hasPrefix("\(task): ") { message.removeFirst(task.count + 2) }
+            FileHandle.standardError.write(Data("singan \(task): \(message)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func execute(destination: (TaskArtifact) -> String?) throws {
+        guard let plugin = PluginRegistry.standard.plugin(named: task) else {
+            throw TaskError("this build has no '\(task)' task")
+        }
+        let values = try plugin.parameters.validate(parameters)
+        var request = TaskRequest(parameters: values)
+        request.image = try image.map { try checkedImage($0, role: "image") }
+        request.model = try model.map { try checkedFile($0, role: "model") }
+        for (name, path) in sideInputs { request.sideInputs[name] = try checkedImage(path, role: name) }
+
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("singan-\(task)-\(UUID().uuidString.lowercased())")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        let progress = ProgressLine(task: task)
+        let context = TaskContext(workDirectory: work, checkpointDirectory: work.appendingPathComponent("checkpoints"),
+                                  onProgress: { fraction, note in progress.show(fraction, note) })
+        try fm.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
+        let artifacts = try plugin.init().run(request, context: context)
+        ProgressLine.clear()
+        for artifact in artifacts {
+            guard let path = destination(artifact) else { continue }
+            try write(artifact, to: path)
+            print("\(task) -> \(path)")
+        }
+    }
+
+    /// Writes an output atomically: as produced when the extension matches, else converted.
+    private func write(_ artifact: TaskArtifact, to path: String) throws {
+        let source = artifact.url.pathExtension.lowercased()
+        let target = URL(fileURLWithPath: path).pathExtension.lowercased()
+        let same = source == target || Set([source, target]) == ["jpg", "jpeg"] || Set([source, target]) == ["tif", "tiff"]
+        if same {
+            try Data(contentsOf: artifact.url).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } else {
+            guard artifact.kind == .image else {
+                throw TaskError("cannot write \(path): the output is a .\(source) file")
+            }
+            try VipsImage.load(path: artifact.url.path).save(to: path)
+        }
+    }
+
+    private func checkedFile(_ path: String, role: String) throws -> URL {
+        guard FileManager.default.fileExists(atPath: path) else { throw TaskError("\(role) \(path) does not exist") }
+        return URL(fileURLWithPath: path).standardizedFileURL
+    }
+
+    private func checkedImage(_ path: String, role: String) throws -> URL {
+        let url = try checkedFile(path, role: role)
+        do { _ = try VipsImage.load(path: url.path) } catch {
+            throw TaskError("\(role) \(path) is not a usable image: \(error)")
+        }
+        return url
+    }
+
+    /// Checks before any work that an output path names a format that can be written.
+    static func checkOutput(_ path: String, option: String, allowed: [String]) throws {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        guard allowed.contains(ext) else {
+            throw ValidationError("\(option) \(path): the extension must be one of \(allowed.map { "." + $0 }.joined(separator: ", "))")
+        }
+    }
+
+    /// Image formats the commands write.
+    static let imageExtensions = ["png", "jpg", "jpeg", "webp", "tif", "tiff"]
+}
+
+/// Progress on one stderr line, rewritten in place when stderr is a terminal.
+final class ProgressLine: @unchecked Sendable {
+    private let task: String
+    private var lastPrint = Date.distantPast
+
+    init(task: String) { self.task = task }
+
+    /// Shows progress: at most 5 times a second on a terminal, every 5 seconds in a log.
+    func show(_ fraction: Double, _ note: String?) {
+        let terminal = isatty(2) != 0
+        guard Date().timeIntervalSince(lastPrint) > (terminal ? 0.2 : 5) || fraction >= 1 else { return }
+        lastPrint = Date()
+        let line = String(format: "%@: %3.0f%% %@", task, fraction * 100, note ?? "")
+        FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K\(line)" : "\(line)\n").utf8))
+    }
+
+    static func clear() {
+        if isatty(2) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

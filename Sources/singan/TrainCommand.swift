@@ -1,0 +1,245 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import PyramidModel
+
+/// `singan train IMAGE -o MODEL`: trains a SinGAN on one image.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a SinGAN model on one image.",
+        discussion: """
+            Presets: `paper` (the published defaults: max size 250, min size 25, scale factor 0.75, \
+            2000 iterations per scale, widths 32/64/128) and `quick` (max size 64, min size 20, \
+            width 32 at every scale, 150 iterations per scale: for demos and tests). Options \
+            override the preset.
+
+            MODEL is rewritten atomically after every scale and every 100 iterations; it holds a \
+            resumable checkpoint until training ends, then the finished model. Ctrl-C or SIGTERM \
+            writes a checkpoint and exits with 130 or 143; `--resume` continues from MODEL and \
+            gives the same model, bit for bit, as an uninterrupted run. Without `--resume` an \
+            existing MODEL is overwritten. Other failures exit with 1.
+            """)
+
+    @Argument(help: "The training image (PNG, JPEG, WebP, TIFF or GIF). Alpha is flattened onto white.")
+    var image: String
+
+    @Option(name: .shortAndLong, help: "The model file to write (safetensors layout).")
+    var output: String
+
+    @Option(help: "paper or quick.")
+    var preset: String = "paper"
+
+    @Option(help: "Longer side of the working image, in pixels.")
+    var maxSize: Int?
+
+    @Option(help: "Shorter side of the coarsest scale, in pixels.")
+    var minSize: Int?
+
+    @Option(help: "Initial pyramid factor, in (0, 1).")
+    var scaleFactor: Double?
+
+    @Option(help: "Width (channels) of scales 0-3; doubles every 4 scales up to --max-channels.")
+    var channels: Int?
+
+    @Option(help: "Upper bound of the width.")
+    var maxChannels: Int?
+
+    @Option(name: .customLong("iters"), help: "Iterations per scale.")
+    var iterations: Int?
+
+    @Option(help: "Seed of the run's random generator.")
+    var seed: UInt64?
+
+    @Option(name: .customLong("z-star"), help: "Scale 0's reconstruction noise: fixed (the paper, default) or redrawn (every iteration, as the authors' release).")
+    var zStar: ZStarMode?
+
+    @Flag(help: "Draw noise at the padded size instead of zero-padding it (for animation models).")
+    var noisePadding = false
+
+    @Option(help: "Weight alpha of the reconstruction loss (default 10; 100 for super-resolution).")
+    var reconstructionWeight: Float?
+
+    @Option(help: "Write a JSON report (per scale: size, width, noise amplitude, seconds, final losses).")
+    var report: String?
+
+    @Flag(help: "Continue the interrupted run whose checkpoint is MODEL.")
+    var resume = false
+
+    func run() throws {
+        let stop = StopSignal.install()
+        let started = Date()
+        do {
+            let trainer = try makeTrainer()
+            let printer = ProgressPrinter()
+            trainer.progress = { printer.show($0) }
+            trainer.shouldStop = { stop.received != nil }
+            let model = try trainer.train()
+            printer.finish()
+            let seconds = Date().timeIntervalSince(started)
+            print("trained \(model.count) scales (\(model.sizes.last!) px) in \(formatDuration(seconds)) -> \(output)")
+            if let report {
+                let r = TrainingReport(image: image, model: output, inputSize: model.geometry.input,
+                                       config: model.config, scales: trainer.log.scales,
+                                       totalSeconds: trainer.log.scales.reduce(0) { $0 + $1.seconds },
+                                       resumed: trainer.resumed)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                do {
+                    try encoder.encode(r).write(to: URL(fileURLWithPath: report), options: .atomic)
+                } catch {
+                    throw SinGANError.writeFailed(path: report, reason: error.localizedDescription)
+                }
+            }
+        } catch SinGANError.cancelled(let checkpoint) {
+            ProgressPrinter.clearLine()
+            let signal = stop.received ?? SIGINT
+            FileHandle.standardError.write(Data("singan train: stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); progress saved in \(checkpoint ?? output), continue with --resume\n".utf8))
+            throw ExitCode(128 + signal)
+        } catch {
+            ProgressPrinter.clearLine()
+            FileHandle.standardError.write(Data("singan train: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    /// A trainer for a new run, or for the run in MODEL with `--resume`.
+    private func makeTrainer() throws -> SinGANTrainer {
+        if resume && FileManager.default.fileExists(atPath: output) {
+            let config = try SinGANTrainer.configuration(ofCheckpointAt: output)
+            try checkOverrides(against: config)
+            let trainer = try SinGANTrainer(resumingFrom: output, pyramid: try ImagePyramid(imageAt: image, config: config))
+            FileHandle.standardError.write(Data("singan train: resuming \(output)\n".utf8))
+            return trainer
+        }
+        if resume {
+            FileHandle.standardError.write(Data("singan train: \(output) does not exist yet, starting a new run\n".utf8))
+        }
+        let config = try makeConfig()
+        let trainer = try SinGANTrainer(pyramid: try ImagePyramid(imageAt: image, config: config), config: config)
+        trainer.checkpointPath = output
+        return trainer
+    }
+
+    /// The preset with the options applied.
+    private func makeConfig() throws -> TrainingConfig {
+        guard var c = TrainingConfig.preset(named: preset) else {
+            throw SinGANError.invalidConfiguration(parameter: "preset", reason: "'\(preset)' is not paper or quick")
+        }
+        if let maxSize { c.maxSize = maxSize }
+        if let minSize { c.minSize = minSize }
+        if let scaleFactor { c.scaleFactor = scaleFactor }
+        if let channels { c.baseChannels = channels }
+        if let maxChannels { c.maxChannels = maxChannels }
+        if let iterations { c.iterations = iterations }
+        if let seed { c.seed = seed }
+        if let zStar { c.zStarMode = zStar }
+        if noisePadding { c.noisePadding = true }
+        if let reconstructionWeight { c.reconstructionWeight = reconstructionWeight }
+        try c.validate()
+        return c
+    }
+
+    /// With `--resume` the checkpoint's configuration rules; options given must agree with it.
+    private func checkOverrides(against c: TrainingConfig) throws {
+        var given = try makeConfig()
+        given.seed = seed ?? c.seed
+        var differences: [String] = []
+        if maxSize != nil && given.maxSize != c.maxSize { differences.append("max-size \(c.maxSize)") }
+        if minSize != nil && given.minSize != c.minSize { differences.append("min-size \(c.minSize)") }
+        if scaleFactor != nil && given.scaleFactor != c.scaleFactor { differences.append("scale-factor \(c.scaleFactor)") }
+        if iterations != nil && given.iterations != c.iterations { differences.append("iters \(c.iterations)") }
+        if channels != nil && given.baseChannels != c.baseChannels { differences.append("channels \(c.baseChannels)") }
+        if maxChannels != nil && given.maxChannels != c.maxChannels { differences.append("max-channels \(c.maxChannels)") }
+        if seed != nil && given.seed != c.seed { differences.append("seed \(c.seed)") }
+        if zStar != nil && given.zStarMode != c.zStarMode { differences.append("z-star \(c.zStarMode.rawValue)") }
+        if noisePadding && !c.noisePadding { differences.append("no noise padding") }
+        if reconstructionWeight != nil && given.reconstructionWeight != c.reconstructionWeight {
+            differences.append("reconstruction-weight \(c.reconstructionWeight)")
+        }
+        if !differences.isEmpty {
+            throw SinGANError.resumeMismatch(path: output,
+                reason: "the checkpoint was started with \(differences.joined(separator: ", ")); drop those options or start anew without --resume")
+        }
+    }
+}
+
+extension ZStarMode: ExpressibleByArgument {}
+
+/// SIGINT and SIGTERM, turned into a flag the trainer polls (it then checkpoints and stops).
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var signal: Int32?
+    private var sources: [DispatchSourceSignal] = []
+
+    /// The first signal received, if any.
+    var received: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return signal
+    }
+
+    static func install() -> StopSignal {
+        let stop = StopSignal()
+        for sig in [SIGINT, SIGTERM] {
+            Foundation.signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [stop] in
+                stop.lock.lock()
+                if stop.signal == nil { stop.signal = sig }
+                stop.lock.unlock()
+            }
+            source.resume()
+            stop.sources.append(source)
+        }
+        return stop
+    }
+}
+
+/// Shows training progress on stderr: a live line on a terminal, a plain log line every few
+/// seconds otherwise.
+final class ProgressPrinter {
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private var lastPrint = Date.distantPast
+    private var lastScale = -1
+    private var showing = false
+
+    func show(_ p: TrainingProgress) {
+        let now = Date()
+        let scaleDone = p.iteration == p.iterations
+        let interval = isTerminal ? 0.2 : 5
+        guard scaleDone || p.scale != lastScale || now.timeIntervalSince(lastPrint) >= interval else { return }
+        lastPrint = now
+        lastScale = p.scale
+        let line = "scale \(p.scale + 1)/\(p.scaleCount)  iter \(p.iteration)/\(p.iterations)  "
+            + "\(String(format: "%.2f", p.iterationsPerSecond)) it/s  "
+            + "ETA scale \(formatDuration(p.scaleSecondsLeft)), total \(formatDuration(p.totalSecondsLeft))  "
+            + "D \(String(format: "%.4f", p.losses.critic))  G \(String(format: "%.4f", p.losses.generator))  "
+            + "rec \(String(format: "%.5f", p.losses.reconstruction))"
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\(scaleDone ? "\n" : "")".utf8))
+            showing = !scaleDone
+        } else {
+            FileHandle.standardError.write(Data("\(line)\n".utf8))
+        }
+    }
+
+    func finish() {
+        if showing { FileHandle.standardError.write(Data("\n".utf8)) }
+        showing = false
+    }
+
+    /// Ends a live line before an error message.
+    static func clearLine() {
+        if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// 75 -> "1m15s", 3700 -> "1h01m", 9.4 -> "9s".
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return "\(s)s"
+}
