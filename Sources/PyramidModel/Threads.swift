@@ -1,18 +1,52 @@
 import COpenBLAS
+import Dispatch
+import Foundation
 
-/// Threading: the engine's only parallelism is OpenBLAS's inside sgemm (the convolutions).
-/// Element-wise ops, reductions and BatchNorm run on the calling thread, so threads are never
-/// stacked on top of OpenBLAS's.
+/// The engine's one thread count.
 ///
-/// Determinism: with a fixed thread count, a seeded run gives the same bits every time. Another
-/// thread count may change the last bits of convolution results (OpenBLAS partitions sgemm by
-/// thread count); `DeterminismTests` checks both counts.
-public enum BLASThreads {
-    /// Sets the number of threads OpenBLAS uses for sgemm.
-    public static func set(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+/// Each operation uses exactly one level of threading: the convolution kernels and the large
+/// element-wise ops split their work over `count` workers of their own, and the engine never calls
+/// BLAS, so no OpenBLAS threads spin beside them (`set` sizes OpenBLAS's pool too, for callers that
+/// use it directly, such as `singan bench --conv`'s sgemm yardstick).
+///
+/// Determinism: every work item writes its own outputs, and sums over work items are added in a
+/// fixed order, so a seeded run gives the same bits with any thread count.
+public enum ComputeThreads {
+    nonisolated(unsafe) private static var current = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Number of threads an operation may use (at least 1).
+    public static var count: Int { current }
+
+    /// Sets the engine's thread count and OpenBLAS's to `n` (clamped to at least 1).
+    public static func set(_ n: Int) {
+        current = max(1, n)
+        openblas_set_num_threads(Int32(current))
     }
 
-    /// The number of threads OpenBLAS uses.
-    public static var count: Int { Int(openblas_get_num_threads()) }
+    /// Runs `body(worker, item)` for every item in `0..<items` on up to `count` workers; items are
+    /// handed out one at a time so a worker slowed by another process does not hold the rest back.
+    static func parallelFor(_ items: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
+        let workers = min(count, items)
+        if workers <= 1 {
+            for i in 0..<items { body(0, i) }
+            return
+        }
+        let next = WorkCounter()
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            while let i = next.take(below: items) { body(worker, i) }
+        }
+    }
+}
+
+/// A shared "next item" counter for `parallelFor`.
+private final class WorkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func take(below limit: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < limit else { return nil }
+        next += 1
+        return next - 1
+    }
 }

@@ -26,7 +26,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLASThreads.set(threads)
+        ComputeThreads.set(threads)
         Memory.retainFreedBlocks()
         let bench = TrainingBench(height: height, width: width, channels: nfc)
         for _ in 0..<warmup { bench.iteration() }

@@ -16,7 +16,7 @@ import PyramidModel
 /// GFLOP per CPU-second x threads is what the kernel would reach with the cores to itself
 /// (OpenBLAS threads spin while waiting, which inflates `gemm_forward_cpu_ms`).
 func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, threads: Int) -> String {
-    KernelThreads.set(threads)
+    ComputeThreads.set(threads)
     let c = channels, ho = height - 2, wo = width - 2
     var seed: UInt64 = 42
     func random(_ count: Int) -> [Float] {

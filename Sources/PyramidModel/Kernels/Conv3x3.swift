@@ -5,8 +5,8 @@
 /// Every function overwrites its output buffer. Shapes:
 /// - x: [n, ci, h, w], weight: [co, ci, 3, 3], y: [n, co, h-2, w-2]
 ///
-/// `forward` and `inputGradient` run Winograd F(2x2, 3x3) (`Winograd2x2`), `weightGradient` a
-/// direct SIMD reduction (`WeightGradient`), all on `KernelThreads.count` threads of their own;
+/// All three run Winograd F(2x2, 3x3) (`Winograd2x2`, `WinogradWeightGradient`), on
+/// `ComputeThreads.count` threads of their own;
 /// none of them calls BLAS, so no OpenBLAS threads compete with them.
 public enum Conv3x3 {
     /// y = conv(x, weight) (+ bias per output channel).
@@ -38,15 +38,15 @@ public enum Conv3x3 {
     /// gw = sum over the batch of the correlation of x with gy: the gradient of `forward`
     /// with respect to the weight. x: [n, ci, h, w], gy: [n, co, h-2, w-2], gw: [co, ci, 3, 3].
     ///
-    /// A direct SIMD reduction (`WeightGradient`) on `KernelThreads.count` threads: no im2col
-    /// copy and no BLAS packing, which were a third of the time of the sgemm formulation.
+    /// Winograd's transpose (`WinogradWeightGradient`): 2.25x fewer multiplies than the direct
+    /// reduction it replaced, 1.6-1.8x less CPU time (BENCHMARKS.md).
     public static func weightGradient(
         x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int,
         gy: UnsafePointer<Float>, co: Int,
         gw: UnsafeMutablePointer<Float>
     ) {
         precondition(h >= 3 && w >= 3, "Conv3x3.weightGradient: input \(h)x\(w) is smaller than 3x3")
-        WeightGradient.compute(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: gw)
+        WinogradWeightGradient.compute(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: gw)
     }
 
     /// The valid 3x3 convolution of x padded by `pad`, through Winograd F(2x2, 3x3).

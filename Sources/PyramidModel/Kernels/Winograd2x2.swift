@@ -64,12 +64,13 @@ enum Winograd2x2 {
         let co = u.co, coP = u.coPadded
         let vCount = 16 * ci * blockTiles, mCount = 16 * coP * blockTiles
         let blocks = (geometry.groups + blockGroups - 1) / blockGroups
-        KernelThreads.parallelFor(blocks) { _, block in
+        ComputeThreads.parallelFor(blocks) { _, block in
             ScratchPool.shared.with(vCount + mCount) { scratch in
                 let v = scratch, m = scratch + vCount
                 let first = block * blockGroups
                 let groups = min(blockGroups, geometry.groups - first)
-                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v)
+                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v,
+                               layout: TileLayout(tiles: blockTiles, rows: ci))
                 let strips = (groups * groupTiles + 23) / 24
                 for e in 0..<16 {
                     let ue = u.base + e * coP * ci, ve = v + e * ci * blockTiles
@@ -108,17 +109,24 @@ enum Winograd2x2 {
         }
     }
 
+    /// The layout of a transformed block: [16][rows][tiles], one row of `tiles` floats per
+    /// channel and component e.
+    struct TileLayout {
+        let tiles: Int, rows: Int
+        var eStride: Int { rows * tiles }
+    }
+
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
-    /// lane one tile; `v` is a [16][ci][blockTiles] buffer. Channels are the outer loop so that
-    /// consecutive groups of a tile row read each input row sequentially.
+    /// lane one tile. Channels are the outer loop so that consecutive groups of a tile row read
+    /// each input row sequentially.
     static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: Geometry, first: Int,
-                               count: Int, v: UnsafeMutablePointer<Float>) {
+                               count: Int, v: UnsafeMutablePointer<Float>, layout: TileLayout) {
         let origins = (0..<count).map { g.origin(first + $0) }
         for c in 0..<ci {
             for (s, (b, row0, col0)) in origins.enumerated() {
                 inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
-                           v: UnsafeMutableRawPointer(v + c * blockTiles + s * groupTiles),
-                           eStride: ci * blockTiles)
+                           v: UnsafeMutableRawPointer(v + c * layout.tiles + s * groupTiles),
+                           eStride: layout.eStride)
             }
         }
     }

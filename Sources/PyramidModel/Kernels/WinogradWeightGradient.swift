@@ -1,0 +1,191 @@
+/// The weight gradient of the 3x3 convolution through Winograd F(2x2, 3x3), the transpose of the
+/// forward's algebra: with M = U ⊙ V and Y = Aᵀ M A per tile,
+///   ∂L/∂M = A gy Aᵀ (4x4 from each 2x2 tile of gy),
+///   ∂L/∂U_e[o, c] = Σ_tiles ∂M_e[o, tile] · V_e[c, tile]   (16 matrix products, K = tiles),
+///   gw[o, c] = Gᵀ ∂L/∂U[o, c] G                           (3x3 from 4x4).
+/// 16 multiplies per tile and channel pair instead of the direct reduction's 36 (2.25x fewer).
+///
+/// The products run as outer products (like the forward's `gemm4x24`), so the reduction over tiles
+/// stays in registers: V keeps the forward's layout [e][c][tile] and gives broadcasts, ∂M is laid
+/// out [e][tile][o] and gives vectors along o. That layout is cheap to build because the gradient
+/// transform is tiny: one tile's 2x2 of gy for 8 channels at once.
+///
+/// Tiles are split into a fixed number of chunks, each reduced into its own ∂L/∂U and summed in a
+/// fixed order at the end, so results do not depend on the thread count. Within a chunk, tiles go
+/// in blocks of `blockTiles` whose transforms stay in a core's L2 cache.
+enum WinogradWeightGradient {
+    static let blockGroups = 6
+    static let blockTiles = blockGroups * Winograd2x2.groupTiles
+    static let maxChunks = 8
+
+    static func compute(x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int,
+                        gy: UnsafePointer<Float>, co: Int, gw: UnsafeMutablePointer<Float>) {
+        let geometry = Winograd2x2.Geometry(n: n, h: h, w: w, pad: 0)
+        // Input rows padded to whole 3-row micro-kernel blocks (kept zero), o to whole vectors.
+        let ciP = (ci + 2) / 3 * 3, coP = (co + 7) / 8 * 8
+        let vLayout = Winograd2x2.TileLayout(tiles: blockTiles, rows: ciP)
+        let vCount = 16 * vLayout.eStride, mCount = 16 * blockTiles * coP, uCount = 16 * ciP * coP
+        let blocks = (geometry.groups + blockGroups - 1) / blockGroups
+        let chunks = min(maxChunks, blocks)
+        ScratchPool.shared.with(chunks * uCount) { du in
+            ComputeThreads.parallelFor(chunks) { _, chunk in
+                let dui = du + chunk * uCount
+                dui.update(repeating: 0, count: uCount)
+                ScratchPool.shared.with(vCount + mCount) { scratch in
+                    let v = scratch, m = scratch + vCount
+                    v.update(repeating: 0, count: vCount)
+                    for block in (blocks * chunk / chunks)..<(blocks * (chunk + 1) / chunks) {
+                        let first = block * blockGroups
+                        let groups = min(blockGroups, geometry.groups - first)
+                        Winograd2x2.transformInput(x, ci: ci, geometry, first: first, count: groups,
+                                                   v: v, layout: vLayout)
+                        transformGradient(gy, co: co, coP: coP, geometry, first: first, count: groups, m: m)
+                        // Tiles past the image's last one hold gy = 0, so they add nothing.
+                        let tiles = groups * Winograd2x2.groupTiles
+                        for e in 0..<16 {
+                            accumulate(v + e * vLayout.eStride, m + e * blockTiles * coP, tiles: tiles,
+                                       ciP: ciP, coP: coP, into: dui + e * ciP * coP)
+                        }
+                    }
+                }
+            }
+            for chunk in 1..<chunks {
+                let dui = du + chunk * uCount
+                for i in 0..<uCount { du[i] += dui[i] }
+            }
+            transformBack(du, co: co, ci: ci, coP: coP, ciP: ciP, gw: gw)
+        }
+    }
+
+    /// ∂M[e][8s + lane][o] = (A gy Aᵀ)[e] of the tile in `lane` of group `first + s`, for every
+    /// gradient channel o (8 at a time); gy reads as zero outside its planes.
+    static func transformGradient(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: Winograd2x2.Geometry,
+                                  first: Int, count: Int, m: UnsafeMutablePointer<Float>) {
+        let plane = g.ho * g.wo, eStride = blockTiles * coP
+        for s in 0..<count {
+            let (b, row0, col0) = g.origin(first + s)
+            for lane in 0..<Winograd2x2.groupTiles {
+                let col = col0 + 2 * lane
+                let tile = UnsafeMutableRawPointer(m + (s * Winograd2x2.groupTiles + lane) * coP)
+                let inside = row0 + 2 <= g.ho && col + 2 <= g.wo
+                for o in stride(from: 0, to: coP, by: 8) {
+                    // gy[·, row0 + p, col + q] of channels o..<o+8.
+                    @inline(__always) func gather(_ p: Int, _ q: Int) -> SIMD8<Float> {
+                        var r = SIMD8<Float>()
+                        guard inside || (row0 + p < g.ho && col + q < g.wo) else { return r }
+                        let at = gy + (b * co + o) * plane + (row0 + p) * g.wo + col + q
+                        for k in 0..<min(8, co - o) { r[k] = at[k * plane] }
+                        return r
+                    }
+                    let g00 = gather(0, 0), g01 = gather(0, 1), g10 = gather(1, 0), g11 = gather(1, 1)
+                    // Along columns: (g0, g0 + g1, g0 - g1, -g1) per row; then the same along rows.
+                    let r0 = (g00, g00 + g01, g00 - g01, -g01), r1 = (g10, g10 + g11, g10 - g11, -g11)
+                    @inline(__always) func put(_ e: Int, _ value: SIMD8<Float>) {
+                        tile.storeBytes(of: value, toByteOffset: 4 * (e * eStride + o), as: SIMD8<Float>.self)
+                    }
+                    put(0, r0.0); put(1, r0.1); put(2, r0.2); put(3, r0.3)
+                    put(4, r0.0 + r1.0); put(5, r0.1 + r1.1); put(6, r0.2 + r1.2); put(7, r0.3 + r1.3)
+                    put(8, r0.0 - r1.0); put(9, r0.1 - r1.1); put(10, r0.2 - r1.2); put(11, r0.3 - r1.3)
+                    put(12, -r1.0); put(13, -r1.1); put(14, -r1.2); put(15, -r1.3)
+                }
+            }
+        }
+    }
+
+    /// du[c, o] += Σ_t v[c, t] · m[t, o] over `tiles` tiles, in blocks of 3 input channels by 32
+    /// (then 8) gradient channels. v rows are `blockTiles` apart, m rows `coP`.
+    static func accumulate(_ v: UnsafePointer<Float>, _ m: UnsafePointer<Float>, tiles: Int,
+                           ciP: Int, coP: Int, into du: UnsafeMutablePointer<Float>) {
+        for c in stride(from: 0, to: ciP, by: 3) {
+            var o = 0
+            while o + 32 <= coP {
+                kernel3x32(v + c * blockTiles, m + o, ldm: coP, tiles: tiles, du + c * coP + o, ldu: coP)
+                o += 32
+            }
+            while o < coP {
+                kernel3x8(v + c * blockTiles, m + o, ldm: coP, tiles: tiles, du + c * coP + o, ldu: coP)
+                o += 8
+            }
+        }
+    }
+
+    /// du[3, 32] += v[3, tiles] · m[tiles, 32]: 12 SIMD8 accumulators, per tile 3 broadcasts and 4
+    /// loads for 12 FMAs.
+    @inline(__always)
+    static func kernel3x32(_ v: UnsafePointer<Float>, _ m: UnsafePointer<Float>, ldm: Int, tiles: Int,
+                           _ du: UnsafeMutablePointer<Float>, ldu: Int) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c02 = SIMD8<Float>(), c03 = SIMD8<Float>()
+        var c10 = SIMD8<Float>(), c11 = SIMD8<Float>(), c12 = SIMD8<Float>(), c13 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c22 = SIMD8<Float>(), c23 = SIMD8<Float>()
+        var mp = UnsafeRawPointer(m)
+        for t in 0..<tiles {
+            // 3 broadcasts, then one m vector at a time: 12 + 3 + 1 = 16 registers, no spills.
+            let a0 = SIMD8<Float>(repeating: v[t]), a1 = SIMD8<Float>(repeating: v[blockTiles + t])
+            let a2 = SIMD8<Float>(repeating: v[2 * blockTiles + t])
+            let m0 = mp.loadUnaligned(as: SIMD8<Float>.self)
+            c00 = c00.addingProduct(a0, m0); c10 = c10.addingProduct(a1, m0); c20 = c20.addingProduct(a2, m0)
+            let m1 = mp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            c01 = c01.addingProduct(a0, m1); c11 = c11.addingProduct(a1, m1); c21 = c21.addingProduct(a2, m1)
+            let m2 = mp.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+            c02 = c02.addingProduct(a0, m2); c12 = c12.addingProduct(a1, m2); c22 = c22.addingProduct(a2, m2)
+            let m3 = mp.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+            c03 = c03.addingProduct(a0, m3); c13 = c13.addingProduct(a1, m3); c23 = c23.addingProduct(a2, m3)
+            mp += 4 * ldm
+        }
+        @inline(__always) func add(_ row: Int, _ j: Int, _ value: SIMD8<Float>) {
+            let p = UnsafeMutableRawPointer(du + row * ldu + 8 * j)
+            p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) + value, as: SIMD8<Float>.self)
+        }
+        add(0, 0, c00); add(0, 1, c01); add(0, 2, c02); add(0, 3, c03)
+        add(1, 0, c10); add(1, 1, c11); add(1, 2, c12); add(1, 3, c13)
+        add(2, 0, c20); add(2, 1, c21); add(2, 2, c22); add(2, 3, c23)
+    }
+
+    /// du[3, 8] += v[3, tiles] · m[tiles, 8], for the last columns of narrow gradients.
+    @inline(__always)
+    static func kernel3x8(_ v: UnsafePointer<Float>, _ m: UnsafePointer<Float>, ldm: Int, tiles: Int,
+                          _ du: UnsafeMutablePointer<Float>, ldu: Int) {
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>()
+        var mp = UnsafeRawPointer(m)
+        for t in 0..<tiles {
+            let m0 = mp.loadUnaligned(as: SIMD8<Float>.self)
+            c0 = c0.addingProduct(SIMD8(repeating: v[t]), m0)
+            c1 = c1.addingProduct(SIMD8(repeating: v[blockTiles + t]), m0)
+            c2 = c2.addingProduct(SIMD8(repeating: v[2 * blockTiles + t]), m0)
+            mp += 4 * ldm
+        }
+        @inline(__always) func add(_ row: Int, _ value: SIMD8<Float>) {
+            let p = UnsafeMutableRawPointer(du + row * ldu)
+            p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) + value, as: SIMD8<Float>.self)
+        }
+        add(0, c0); add(1, c1); add(2, c2)
+    }
+
+    /// gw[o, c] = Gᵀ du[·, c, o] G, with Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1].
+    static func transformBack(_ du: UnsafePointer<Float>, co: Int, ci: Int, coP: Int, ciP: Int,
+                              gw: UnsafeMutablePointer<Float>) {
+        let eStride = ciP * coP
+        for o in 0..<co {
+            for c in 0..<ci {
+                let src = du + c * coP + o
+                @inline(__always) func u(_ i: Int, _ j: Int) -> Float { src[(4 * i + j) * eStride] }
+                @inline(__always) func combine(_ a: Float, _ b: Float, _ c: Float, _ d: Float)
+                    -> (Float, Float, Float) {
+                    (a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d)
+                }
+                // Gᵀ along j for each row i, then along i.
+                let r0 = combine(u(0, 0), u(0, 1), u(0, 2), u(0, 3))
+                let r1 = combine(u(1, 0), u(1, 1), u(1, 2), u(1, 3))
+                let r2 = combine(u(2, 0), u(2, 1), u(2, 2), u(2, 3))
+                let r3 = combine(u(3, 0), u(3, 1), u(3, 2), u(3, 3))
+                let k0 = combine(r0.0, r1.0, r2.0, r3.0)
+                let k1 = combine(r0.1, r1.1, r2.1, r3.1)
+                let k2 = combine(r0.2, r1.2, r2.2, r3.2)
+                let dst = gw + (o * ci + c) * 9
+                dst[0] = k0.0; dst[1] = k1.0; dst[2] = k2.0
+                dst[3] = k0.1; dst[4] = k1.1; dst[5] = k2.1
+                dst[6] = k0.2; dst[7] = k1.2; dst[8] = k2.2
+            }
+        }
+    }
+}
