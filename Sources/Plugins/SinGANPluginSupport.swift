@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PyramidModel
 import Vips
 
@@ -74,6 +75,9 @@ enum SinGANTask {
     static func train(image: URL, config: TrainingConfig, context: TaskContext, checkpointName: String,
                       task: String) throws -> SinGANModel {
         let checkpoint = context.checkpointDirectory.appendingPathComponent(checkpointName).path
+        // The position reached, logged when the run stops (where it checkpointed) and when a
+        // resumed run takes its first step (where it continues): the two lines match.
+        var position: Logger.Metadata?
         do {
             try config.validate()
             let pyramid = try ImagePyramid(imageAt: image.path, config: config)
@@ -93,7 +97,14 @@ enum SinGANTask {
                 trainer.checkpointPath = checkpoint
             }
             trainer.shouldStop = { context.cancellation.isCancelled }
+            var resumeToLog = trainer.resumed
             trainer.progress = { p in
+                position = ["scale": "\(p.scale + 1)/\(p.scaleCount)", "iteration": "\(p.iteration)/\(p.iterations)"]
+                if resumeToLog {
+                    resumeToLog = false
+                    context.logger.info("train.resumed", metadata: [
+                        "scale": "\(p.scale + 1)/\(p.scaleCount)", "iteration": "\(p.iteration - 1)/\(p.iterations)"])
+                }
                 let done = Double(p.scale) + Double(p.iteration) / Double(p.iterations)
                 context.report(progress: done / Double(p.scaleCount),
                                String(format: "scale %d/%d, iteration %d/%d, %.0f s left",
@@ -101,6 +112,7 @@ enum SinGANTask {
             }
             return try trainer.train()
         } catch SinGANError.cancelled {
+            context.logger.info("train.checkpointed", metadata: position ?? [:])
             throw TaskCancelled()
         } catch let error as TaskError {
             throw error
