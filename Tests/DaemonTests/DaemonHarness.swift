@@ -34,16 +34,38 @@ final class DaemonHarness {
 
     /// Runs `singan ARGS` to completion; returns (exit status, standard output).
     static func run(_ arguments: [String]) throws -> (Int32, String) {
+        let result = try execute(arguments)
+        return (result.status, result.output)
+    }
+
+    /// What a finished `singan` process left.
+    struct Result {
+        let status: Int32
+        let output: String
+        let errors: String
+    }
+
+    /// Runs `singan ARGS` to completion, capturing standard output and standard error.
+    static func execute(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        // Drained concurrently, so neither pipe can fill up and block the process.
+        var errorData = Data()
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            errorData = errors.fileHandleForReading.readDataToEndOfFile()
+            drained.signal()
+        }
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                      errors: String(decoding: errorData, as: UTF8.self))
     }
 
     func writePipeline(_ name: String, _ yaml: String) throws {
