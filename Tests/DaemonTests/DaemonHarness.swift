@@ -12,7 +12,7 @@ final class DaemonHarness {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
         log = root.appendingPathComponent("daemon.log")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         for (name, yaml) in pipelines { try writePipeline(name, yaml) }
     }
 
@@ -50,22 +50,18 @@ final class DaemonHarness {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
+        let output = Pipe()
         process.standardOutput = output
-        process.standardError = errors
+        // Standard error goes to a file, so neither stream can fill up and block the process.
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("singan-stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
-        // Drained concurrently, so neither pipe can fill up and block the process.
-        var errorData = Data()
-        let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            errorData = errors.fileHandleForReading.readDataToEndOfFile()
-            drained.signal()
-        }
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                      errors: String(decoding: errorData, as: UTF8.self))
+                      errors: (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
     }
 
     func writePipeline(_ name: String, _ yaml: String) throws {

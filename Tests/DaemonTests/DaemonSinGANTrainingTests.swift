@@ -23,11 +23,11 @@ final class DaemonSinGANTrainingTests: XCTestCase {
         let journal = try Journal(url: d.url("journal.sqlite"))
         try d.waitFor("training at scale 2 of 4", timeout: 60) {
             let note = (try? journal.jobs(in: [.running]).first?.note) ?? nil
-            return note?.hasPrefix("train: scale 2/4") == true
+            return note?.hasPrefix("train: scale 2/4") == true || note?.hasPrefix("train: scale 3/4") == true
         }
         XCTAssertEqual(d.signal(SIGTERM), 0)
         let stopped = try XCTUnwrap(Self.position("train.checkpointed", in: d.logText), d.logText)
-        XCTAssertGreaterThan(stopped, 25, "stopped during scale 2")
+        XCTAssertGreaterThan(stopped, 25, "stopped after scale 1")
         let models = d.files("cache/models")
         XCTAssertEqual(models.count, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: d.url("cache/models/\(models.first ?? "")/checkpoints/training.singan").path),

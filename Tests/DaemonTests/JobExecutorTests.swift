@@ -120,7 +120,7 @@ final class TrainingSlotTests: XCTestCase {
         try TestPlugins.solid(0.5, to: image)
         let registry = PluginRegistry([MaybeTrains.self])
         let executor = JobExecutor(root: root, registry: registry, trainingSlots: 1, logger: Logger(label: "test"))
-        func run(training: Bool) throws {
+        @Sendable func run(training: Bool) throws {
             let pipeline = try PipelineParser(registry: registry).parse(
                 yaml: "steps:\n  - task: maybe-trains\n    params: {train: \(training)}\n",
                 file: root.appendingPathComponent("pipelines/p.yaml"))
