@@ -16,6 +16,18 @@ enum SinGANTask {
         }
     }
 
+    /// The model file of `request` and the `start_scale` parameter (of `sample` and `animate`),
+    /// which must name one of the model's scales.
+    static func modelWithStartScale(_ request: TaskRequest, context: TaskContext,
+                                    task: String) throws -> (model: SinGANModel, startScale: Int) {
+        let model = try model(request, context: context, task: task)
+        let scale = request.parameters.int("start_scale")
+        guard scale <= model.finest else {
+            throw TaskError("\(task): start scale \(scale) is out of range: this model has \(model.count) scales, so it must be in 0...\(model.finest)")
+        }
+        return (model, scale)
+    }
+
     /// The side input `name`, which must be present.
     static func side(_ name: String, of request: TaskRequest, task: String) throws -> URL {
         guard let url = request.sideInputs[name] else { throw TaskError("\(task) needs the side input '\(name)'") }
