@@ -34,7 +34,8 @@ let package = Package(
 
         .target(name: "Vips", dependencies: ["CVips"]),
         .target(name: "PyramidModel", dependencies: ["COpenBLAS", "Vips"], swiftSettings: fastMath),
-        .target(name: "Plugins", dependencies: ["PyramidModel", "Vips"], swiftSettings: fastMath),
+        .target(name: "Plugins", dependencies: ["PyramidModel", "Vips", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: fastMath),
         .target(name: "Daemon", dependencies: [
             "Plugins", "Vips", "CInotify",
             .product(name: "Yams", package: "Yams"),

@@ -14,6 +14,12 @@ public struct DaemonOptions: Sendable {
     public var loadedModels: Int = 4
     /// Whether SIGTERM and SIGINT stop the daemon (off when a test runs it in-process).
     public var handleSignals = true
+    /// Finished (done or failed) jobs stay in the journal, and in `singan status`, this long...
+    public var journalRetention: TimeInterval = 30 * 86_400
+    /// ...and at most this many of them, the most recent.
+    public var journalMaxFinished = 10_000
+    /// How often the journal is pruned while the daemon runs (it is also pruned at start).
+    public var journalPruneInterval: TimeInterval = 3600
 
     public init(root: URL) { self.root = root }
 }
@@ -89,7 +95,14 @@ public final class Daemon: @unchecked Sendable {
             try watcher.watch(pipelinesFolder)
             for file in pipelineFiles() { load(file, scan: false) }
         }
+        removeStaleTemporaries()
         try recover()
+        prune()
+        let pruner = DispatchSource.makeTimerSource(queue: control)
+        pruner.schedule(deadline: .now() + options.journalPruneInterval, repeating: options.journalPruneInterval)
+        pruner.setEventHandler { [weak self] in self?.prune() }
+        pruner.resume()
+        defer { pruner.cancel() }
         let pool = WorkerPool(count: options.workers) { [unowned self] id in self.process(id) }
         control.sync { self.pool = pool }
         for job in try journal.jobs(in: [.queued]) { pool.submit(job.id) }
@@ -408,6 +421,33 @@ public final class Daemon: @unchecked Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: jobFolder.path)) ?? []
         for name in names.sorted() where !name.hasPrefix(".") {
             try FileMoves.moveAtomically(jobFolder.appendingPathComponent(name), to: FileMoves.freeName(name, in: target, tag: tag))
+        }
+    }
+
+    // MARK: Housekeeping
+
+    /// Drops finished jobs beyond the journal's retention (`DaemonOptions.journalRetention`,
+    /// `journalMaxFinished`), so the journal does not grow without bound.
+    private func prune() {
+        do {
+            let removed = try journal.prune(finishedBefore: Date().addingTimeInterval(-options.journalRetention),
+                                            keep: options.journalMaxFinished)
+            if removed > 0 { logger.info("journal.pruned", metadata: ["jobs": "\(removed)"]) }
+        } catch {
+            logger.error("journal.prune_failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Removes temporaries of atomic writes that a killed process left in the folders the daemon
+    /// writes to (never the inboxes, which hold users' files).
+    private func removeStaleTemporaries() {
+        let (written, inboxes) = control.sync {
+            (pipelines.values.flatMap { p in [p.folders.outbox, p.folders.done, p.folders.failed].compactMap { try? folder($0) } },
+             pipelines.values.compactMap { try? folder($0.folders.inbox) })
+        }
+        let folders = ["processing", "cache"].map { root.appendingPathComponent($0) } + written
+        for file in StaleTemporaries.remove(under: folders, skipping: inboxes + [pipelinesFolder]) {
+            logger.info("temporary.removed", metadata: ["file": "\(relative(file))"])
         }
     }
 

@@ -11,26 +11,32 @@ enum FileMoves {
         guard errno == EXDEV else {
             throw FileMoveError(source: source.path, destination: destination.path, reason: String(cString: strerror(errno)))
         }
-        let temporary = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
-        do {
-            try fm.copyItem(at: source, to: temporary)
-            let fd = open(temporary.path, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
-            guard rename(temporary.path, destination.path) == 0 else {
-                throw FileMoveError(source: source.path, destination: destination.path, reason: String(cString: strerror(errno)))
-            }
-            try? fm.removeItem(at: source)
-        } catch {
-            try? fm.removeItem(at: temporary)
-            throw error
-        }
+        try replace(destination) { try fm.copyItem(at: source, to: $0) }
+        try? fm.removeItem(at: source)
     }
 
     /// Writes `text` to `url` atomically (temporary file, then rename).
     static func writeAtomically(_ text: String, to url: URL) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url, options: .atomic)
+        try replace(url) { try Data(text.utf8).write(to: $0) }
+    }
+
+    /// Has `make` write a hidden temporary beside `destination` (named as `StaleTemporaries`
+    /// expects), flushes it and renames it over `destination`; removes it on failure.
+    private static func replace(_ destination: URL, make: (URL) throws -> Void) throws {
+        let temporary = destination.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
+        do {
+            try make(temporary)
+            let fd = open(temporary.path, O_RDONLY)
+            if fd >= 0 { fsync(fd); close(fd) }
+            guard rename(temporary.path, destination.path) == 0 else {
+                throw FileMoveError(source: temporary.path, destination: destination.path, reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
     }
 
     /// `folder/name`, or `folder/stem-<tag>.ext` if that name is taken, so nothing is overwritten.

@@ -87,7 +87,7 @@ public final class JobExecutor: @unchecked Sendable {
                 let base = (firstStep + Double(number) + Double(i) / Double(images.count)) / phases
                 let context = TaskContext(
                     workDirectory: work, checkpointDirectory: input.workDirectory.appendingPathComponent("checkpoints/\(step.name)"),
-                    cancellation: cancellation, maxPixels: pipeline.maxPixels, models: models,
+                    cancellation: cancellation, maxPixels: pipeline.maxPixels, models: models, logger: logger,
                     onProgress: { fraction, note in
                         progress(base + fraction / (phases * Double(images.count)), "\(step.name): \(note ?? "running")")
                     })
@@ -96,7 +96,7 @@ public final class JobExecutor: @unchecked Sendable {
                                           sideInputs: side, parameters: step.parameters)
                 progress(base, "\(step.name): running")
                 if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }
-                let artifacts = try plugin.isTraining
+                let artifacts = try plugin.trains(request)
                     ? gate.run(cancellation: cancellation) { try plugin.init().run(request, context: context) }
                     : plugin.init().run(request, context: context)
                 try cancellation.check()
@@ -148,7 +148,7 @@ public final class JobExecutor: @unchecked Sendable {
                 let work = input.workDirectory.appendingPathComponent("0-train")
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
                 let context = TaskContext(workDirectory: work, checkpointDirectory: checkpoints, cancellation: cancellation,
-                                          maxPixels: pipeline.maxPixels, models: models,
+                                          maxPixels: pipeline.maxPixels, models: models, logger: logger,
                                           onProgress: { fraction, note in progress(fraction, "train: \(note ?? "running")") })
                 progress(0, "train: starting")
                 if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }

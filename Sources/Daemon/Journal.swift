@@ -183,6 +183,21 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
+    /// Deletes the rows of finished (done or failed) jobs that ended before `cutoff`, and beyond
+    /// the `keep` most recent ones; returns how many were deleted. Queued and running jobs stay.
+    @discardableResult
+    public func prune(finishedBefore cutoff: Date, keep: Int) throws -> Int {
+        try db.write { db in
+            try db.execute(sql: """
+                DELETE FROM jobs WHERE state IN ('done', 'failed') AND (
+                    COALESCE(finished_at, created_at) < ? OR
+                    id IN (SELECT id FROM jobs WHERE state IN ('done', 'failed')
+                           ORDER BY COALESCE(finished_at, created_at) DESC, rowid DESC LIMIT -1 OFFSET ?))
+                """, arguments: [cutoff.timeIntervalSince1970, max(0, keep)])
+            return db.changesCount
+        }
+    }
+
     /// How many jobs are in each state.
     public func counts() throws -> [JobState: Int] {
         try db.read { db in

@@ -21,12 +21,8 @@ public struct AnimatePlugin: TaskPlugin {
     public init() {}
 
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
-        let model = try SinGANTask.model(request, context: context, task: Self.name)
+        let (model, startScale) = try SinGANTask.modelWithStartScale(request, context: context, task: Self.name)
         let p = request.parameters
-        let startScale = p.int("start_scale")
-        guard startScale <= model.finest else {
-            throw TaskError("animate: start scale \(startScale) is out of range: this model has \(model.count) scales, so it must be in 0...\(model.finest)")
-        }
         let settings = AnimationSettings(alpha: p.double("alpha"), beta: p.double("beta"),
                                          frames: p.int("frames"), startScale: startScale)
         let rng = SinGANTask.rng(p)

@@ -5,11 +5,8 @@ import Foundation
 public struct EditPlugin: TaskPlugin {
     public static let name = "edit"
     public static let summary = "Make a rough edit of the model's training image look natural (masked and unmasked results)."
-    public static let parameters = ParameterSchema([
-        .int("scale", required: true, "injection scale, 1 (coarse) ... N (the finest scale)"),
-        SinGANTask.seedParameter,
-    ])
-    public static let inputs = TaskInputs(image: .none, model: .required, sideInputs: MaskedInjection.sideInputs)
+    public static let parameters = MaskedInjection.parameters
+    public static let inputs = MaskedInjection.inputs
 
     public init() {}
 

@@ -5,11 +5,8 @@ import Foundation
 public struct HarmonizePlugin: TaskPlugin {
     public static let name = "harmonize"
     public static let summary = "Blend a naively pasted object into the model's training image."
-    public static let parameters = ParameterSchema([
-        .int("scale", required: true, "injection scale, 1 (coarse) ... N (the finest scale)"),
-        SinGANTask.seedParameter,
-    ])
-    public static let inputs = TaskInputs(image: .none, model: .required, sideInputs: MaskedInjection.sideInputs)
+    public static let parameters = MaskedInjection.parameters
+    public static let inputs = MaskedInjection.inputs
 
     public init() {}
 

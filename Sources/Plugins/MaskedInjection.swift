@@ -34,9 +34,15 @@ struct MaskedInjection {
         blended = Tensor(shape: original.shape, scalars: mask.blend(original: original.scalars, result: result.scalars, channels: 3))
     }
 
-    /// The side inputs of both tasks.
-    static let sideInputs = [
+    /// The parameters of both tasks.
+    static let parameters = ParameterSchema([
+        .int("scale", required: true, "injection scale, 1 (coarse) ... N (the finest scale)"),
+        SinGANTask.seedParameter,
+    ])
+
+    /// The inputs of both tasks: a model and the `reference` and `mask` side inputs.
+    static let inputs = TaskInputs(image: .none, model: .required, sideInputs: [
         SideInput("reference", "the training image with the object pasted or the edit made, naively"),
         SideInput("mask", "white where the reference differs from the training image, black elsewhere"),
-    ]
+    ])
 }

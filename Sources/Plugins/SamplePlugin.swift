@@ -17,12 +17,8 @@ public struct SamplePlugin: TaskPlugin {
     public init() {}
 
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
-        let model = try SinGANTask.model(request, context: context, task: Self.name)
+        let (model, startScale) = try SinGANTask.modelWithStartScale(request, context: context, task: Self.name)
         let p = request.parameters
-        let startScale = p.int("start_scale")
-        guard startScale <= model.finest else {
-            throw TaskError("sample: start scale \(startScale) is out of range: this model has \(model.count) scales, so it must be in 0...\(model.finest)")
-        }
         let count = p.int("count")
         let rng = SinGANTask.rng(p)
         var artifacts: [TaskArtifact] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PyramidModel
 import Vips
 
@@ -13,6 +14,18 @@ enum SinGANTask {
         } catch {
             throw TaskError("\(task): model \(url.lastPathComponent): \(error)")
         }
+    }
+
+    /// The model file of `request` and the `start_scale` parameter (of `sample` and `animate`),
+    /// which must name one of the model's scales.
+    static func modelWithStartScale(_ request: TaskRequest, context: TaskContext,
+                                    task: String) throws -> (model: SinGANModel, startScale: Int) {
+        let model = try model(request, context: context, task: task)
+        let scale = request.parameters.int("start_scale")
+        guard scale <= model.finest else {
+            throw TaskError("\(task): start scale \(scale) is out of range: this model has \(model.count) scales, so it must be in 0...\(model.finest)")
+        }
+        return (model, scale)
     }
 
     /// The side input `name`, which must be present.
@@ -74,6 +87,9 @@ enum SinGANTask {
     static func train(image: URL, config: TrainingConfig, context: TaskContext, checkpointName: String,
                       task: String) throws -> SinGANModel {
         let checkpoint = context.checkpointDirectory.appendingPathComponent(checkpointName).path
+        // The position reached, logged when the run stops (where it checkpointed) and when a
+        // resumed run takes its first step (where it continues): the two lines match.
+        var position: Logger.Metadata?
         do {
             try config.validate()
             let pyramid = try ImagePyramid(imageAt: image.path, config: config)
@@ -93,7 +109,14 @@ enum SinGANTask {
                 trainer.checkpointPath = checkpoint
             }
             trainer.shouldStop = { context.cancellation.isCancelled }
+            var resumeToLog = trainer.resumed
             trainer.progress = { p in
+                position = ["scale": "\(p.scale + 1)/\(p.scaleCount)", "iteration": "\(p.iteration)/\(p.iterations)"]
+                if resumeToLog {
+                    resumeToLog = false
+                    context.logger.info("train.resumed", metadata: [
+                        "scale": "\(p.scale + 1)/\(p.scaleCount)", "iteration": "\(p.iteration - 1)/\(p.iterations)"])
+                }
                 let done = Double(p.scale) + Double(p.iteration) / Double(p.iterations)
                 context.report(progress: done / Double(p.scaleCount),
                                String(format: "scale %d/%d, iteration %d/%d, %.0f s left",
@@ -101,6 +124,7 @@ enum SinGANTask {
             }
             return try trainer.train()
         } catch SinGANError.cancelled {
+            context.logger.info("train.checkpointed", metadata: position ?? [:])
             throw TaskCancelled()
         } catch let error as TaskError {
             throw error

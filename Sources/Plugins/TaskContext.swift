@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What the runner lends a task for one run: where to write, how to report progress, when to stop.
 public final class TaskContext: @unchecked Sendable {
@@ -13,18 +14,22 @@ public final class TaskContext: @unchecked Sendable {
     public let maxPixels: Int
     /// Models loaded from files, shared across jobs.
     public let models: LoadedModelCache
+    /// Where a task logs notable events of a run (e.g. `train.resumed`); the daemon's job log.
+    public let logger: Logger
     private let onProgress: (Double, String?) -> Void
     private let lock = NSLock()
     private var issued = Set<String>()
 
     public init(workDirectory: URL, checkpointDirectory: URL, cancellation: CancellationToken = CancellationToken(),
                 maxPixels: Int = 50_000_000, models: LoadedModelCache = LoadedModelCache(),
+                logger: Logger = Logger(label: "singan.task", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onProgress: @escaping (Double, String?) -> Void = { _, _ in }) {
         self.workDirectory = workDirectory
         self.checkpointDirectory = checkpointDirectory
         self.cancellation = cancellation
         self.maxPixels = maxPixels
         self.models = models
+        self.logger = logger
         self.onProgress = onProgress
     }
 

@@ -18,8 +18,15 @@ public protocol TaskPlugin {
     static var parameters: ParameterSchema { get }
     /// What the task consumes besides parameters.
     static var inputs: TaskInputs { get }
-    /// Training tasks run one at a time (by default) and may checkpoint on cancellation.
+    /// Whether the task's product is a trained model (the `train` task): it always trains, and its
+    /// output feeds no image input of a following step.
     static var isTraining: Bool { get }
+
+    /// Whether a run of `request` trains or fine-tunes networks. Such runs take one of the
+    /// daemon's training slots (training saturates every core) and checkpoint on cancellation.
+    /// Default: `isTraining`; tasks that train only for some inputs (e.g. `paint` with
+    /// `quantize`, `superres` without a model) say when.
+    static func trains(_ request: TaskRequest) -> Bool
 
     init()
 
@@ -30,6 +37,7 @@ public protocol TaskPlugin {
 
 extension TaskPlugin {
     public static var isTraining: Bool { false }
+    public static func trains(_ request: TaskRequest) -> Bool { isTraining }
 }
 
 /// Whether a task needs a kind of input.

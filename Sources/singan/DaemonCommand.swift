@@ -13,7 +13,8 @@ struct DaemonCommand: ParsableCommand {
             ROOT/pipelines/NAME.yaml watches ROOT/inbox/NAME/, writes to ROOT/outbox/NAME/ and moves \
             each input to ROOT/done/NAME/ or ROOT/failed/NAME/ (with NAME.error.txt). Pipeline files \
             are reloaded when edited. SIGTERM or SIGINT stops cleanly (exit 0): running jobs are \
-            cancelled (training checkpoints) and resume at the next start. See docs/PIPELINES.md.
+            cancelled (training checkpoints) and resume at the next start. Finished jobs are dropped \
+            from the journal after --keep-days or beyond the --keep-jobs most recent. See docs/PIPELINES.md.
             """)
 
     @Option(help: "The root folder holding pipelines/, inbox/, outbox/, done/, failed/.")
@@ -28,10 +29,18 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Trained models kept loaded in memory.")
     var loadedModels: Int = 4
 
+    @Option(help: "Days finished jobs stay in the journal (and in `singan status`).")
+    var keepDays: Double = 30
+
+    @Option(help: "Most finished jobs kept in the journal (the most recent).")
+    var keepJobs: Int = 10_000
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard trainingSlots >= 1 else { throw ValidationError("--training-slots must be at least 1") }
         guard loadedModels >= 1 else { throw ValidationError("--loaded-models must be at least 1") }
+        guard keepDays >= 0, keepDays.isFinite else { throw ValidationError("--keep-days must be a number of days, 0 or more") }
+        guard keepJobs >= 0 else { throw ValidationError("--keep-jobs must be 0 or more") }
     }
 
     func run() throws {
@@ -40,6 +49,8 @@ struct DaemonCommand: ParsableCommand {
         options.workers = workers
         options.trainingSlots = trainingSlots
         options.loadedModels = loadedModels
+        options.journalRetention = keepDays * 86_400
+        options.journalMaxFinished = keepJobs
         do {
             try Daemon(options: options, logger: Logger(label: "singan.daemon")).run()
         } catch let error as DaemonError {

@@ -13,37 +13,16 @@ struct EditCommand: ParsableCommand {
             by 20 px and blurred, the training image elsewhere; --unmasked writes the result everywhere.
             """)
 
-    @Argument(help: "The model file (from `singan train`).")
-    var model: String
-
-    @Option(help: "The naively edited image.")
-    var reference: String
-
-    @Option(help: "The mask: white where the image was edited.")
-    var mask: String
-
-    @Option(help: "Injection scale, 1...N.")
-    var scale: Int
-
-    @Option(name: .shortAndLong, help: "The masked result (PNG, JPEG, WebP or TIFF).")
-    var output: String
+    @OptionGroup var options: MaskedInjectionOptions
 
     @Option(help: "Also write the unmasked result here.")
     var unmasked: String?
 
-    @Option(help: "Random seed (default: a new one each run).")
-    var seed: Int?
-
     func validate() throws {
-        try TaskInvocation.checkOutput(output, option: "--output", allowed: TaskInvocation.imageExtensions)
         if let unmasked { try TaskInvocation.checkOutput(unmasked, option: "--unmasked", allowed: TaskInvocation.imageExtensions) }
     }
 
     func run() throws {
-        var parameters: [String: ParameterValue] = ["scale": .int(scale)]
-        if let seed { parameters["seed"] = .int(seed) }
-        try TaskInvocation(task: EditPlugin.name, model: model,
-                           sideInputs: ["reference": reference, "mask": mask], parameters: parameters)
-            .run { $0.label == "unmasked" ? unmasked : output }
+        try options.invocation(of: EditPlugin.name).run { $0.label == "unmasked" ? unmasked : options.output }
     }
 }

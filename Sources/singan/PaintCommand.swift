@@ -28,11 +28,8 @@ struct PaintCommand: ParsableCommand {
     @Flag(help: "Quantise the paint to the training image's colours and fine-tune the injection scale.")
     var quantize = false
 
-    @Option(help: "Fine-tuning preset for --quantize: paper or quick.")
-    var preset: String = "paper"
-
-    @Option(name: .customLong("iters"), help: "Fine-tuning iterations (default: the preset's).")
-    var iterations: Int?
+    @OptionGroup(title: "Fine-tuning (with --quantize)")
+    var training: TrainingOptions
 
     @Option(help: "Random seed (default: a new one each run).")
     var seed: Int?
@@ -42,9 +39,9 @@ struct PaintCommand: ParsableCommand {
     }
 
     func run() throws {
-        var parameters: [String: ParameterValue] = [
-            "scale": .int(scale), "quantize": .bool(quantize), "preset": .string(preset)]
-        if let iterations { parameters["iterations"] = .int(iterations) }
+        var parameters = training.parameters
+        parameters["scale"] = .int(scale)
+        parameters["quantize"] = .bool(quantize)
         if let seed { parameters["seed"] = .int(seed) }
         try TaskInvocation(task: PaintPlugin.name, image: paint, model: model, parameters: parameters)
             .run { _ in output }

@@ -25,11 +25,8 @@ struct SuperResCommand: ParsableCommand {
     @Option(help: "Use this model instead of training one.")
     var model: String?
 
-    @Option(help: "Training preset when no model is given: paper or quick.")
-    var preset: String = "paper"
-
-    @Option(name: .customLong("iters"), help: "Training iterations per scale (default: the preset's).")
-    var iterations: Int?
+    @OptionGroup(title: "Training (without --model)")
+    var training: TrainingOptions
 
     @Option(help: "Random seed (default: a new one each run; training uses 0 unless given).")
     var seed: Int?
@@ -39,8 +36,8 @@ struct SuperResCommand: ParsableCommand {
     }
 
     func run() throws {
-        var parameters: [String: ParameterValue] = ["factor": .double(factor), "preset": .string(preset)]
-        if let iterations { parameters["iterations"] = .int(iterations) }
+        var parameters = training.parameters
+        parameters["factor"] = .double(factor)
         if let seed { parameters["seed"] = .int(seed) }
         try TaskInvocation(task: SuperResolutionPlugin.name, image: image, model: model, parameters: parameters)
             .run { _ in output }

@@ -12,7 +12,7 @@ final class DaemonHarness {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
         log = root.appendingPathComponent("daemon.log")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         for (name, yaml) in pipelines { try writePipeline(name, yaml) }
     }
 
@@ -34,16 +34,34 @@ final class DaemonHarness {
 
     /// Runs `singan ARGS` to completion; returns (exit status, standard output).
     static func run(_ arguments: [String]) throws -> (Int32, String) {
+        let result = try execute(arguments)
+        return (result.status, result.output)
+    }
+
+    /// What a finished `singan` process left.
+    struct Result {
+        let status: Int32
+        let output: String
+        let errors: String
+    }
+
+    /// Runs `singan ARGS` to completion, capturing standard output and standard error.
+    static func execute(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        // Standard error goes to a file, so neither stream can fill up and block the process.
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("singan-stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                      errors: (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
     }
 
     func writePipeline(_ name: String, _ yaml: String) throws {

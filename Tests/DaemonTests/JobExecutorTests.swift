@@ -96,7 +96,77 @@ final class JobExecutorTests: XCTestCase {
     }
 }
 
+/// Copies its image; a run with `train: true` counts as training.
+private struct MaybeTrains: TaskPlugin {
+    static let name = "maybe-trains"
+    static let summary = "Copies the image, training or not."
+    static let parameters = ParameterSchema([.bool("train", default: false, "whether the run trains")])
+    static let inputs = TaskInputs(image: .required)
+    static func trains(_ request: TaskRequest) -> Bool { request.parameters.bool("train") }
+
+    func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
+        let url = context.outputURL("copy.png")
+        try FileManager.default.copyItem(at: request.image!, to: url)
+        return [TaskArtifact(url)]
+    }
+}
+
+final class TrainingSlotTests: XCTestCase {
+    func testOnlyRunsThatTrainWaitForTheTrainingSlot() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("slots-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let image = root.appendingPathComponent("a.png")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try TestPlugins.solid(0.5, to: image)
+        let registry = PluginRegistry([MaybeTrains.self])
+        let executor = JobExecutor(root: root, registry: registry, trainingSlots: 1, logger: Logger(label: "test"))
+        @Sendable func run(training: Bool) throws {
+            let pipeline = try PipelineParser(registry: registry).parse(
+                yaml: "steps:\n  - task: maybe-trains\n    params: {train: \(training)}\n",
+                file: root.appendingPathComponent("pipelines/p.yaml"))
+            let input = JobInput(image: image, sideFiles: [:], workDirectory: root.appendingPathComponent("work-\(UUID().uuidString)"),
+                                 outputDirectory: root.appendingPathComponent("out-\(training)"))
+            XCTAssertEqual(try executor.run(pipeline, on: input, cancellation: CancellationToken()).count, 1)
+        }
+
+        // Another training run holds the only slot.
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread { try? executor.gate.run(cancellation: CancellationToken()) { held.signal(); release.wait() } }.start()
+        held.wait()
+        try run(training: false)  // does not wait
+
+        let finished = DispatchSemaphore(value: 0)
+        Thread { try? run(training: true); finished.signal() }.start()
+        XCTAssertEqual(finished.wait(timeout: .now() + 0.5), .timedOut, "a training run waits for the slot")
+        release.signal()
+        XCTAssertEqual(finished.wait(timeout: .now() + 10), .success, "and runs once the slot is free")
+    }
+}
+
 final class JournalTests: XCTestCase {
+    func testPruneDropsOnlyOldOrSurplusFinishedJobs() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = try Journal(url: dir.appendingPathComponent("j.sqlite"))
+        for id in ["d1", "d2", "d3", "f1", "q", "r"] {
+            try journal.insert(id: id, pipeline: "p", input: "\(id).png", directory: "processing/p/\(id)")
+        }
+        for id in ["d1", "d2", "d3"] {
+            try journal.prepare(id, outcome: .done, destination: "done/p/\(id).png", outputs: [], error: nil)
+            try journal.complete(id)
+        }
+        try journal.fail("f1", error: "broken")
+        _ = try journal.start("r")
+
+        XCTAssertEqual(try journal.prune(finishedBefore: .distantPast, keep: 10), 0)
+        XCTAssertEqual(try journal.prune(finishedBefore: .distantPast, keep: 2), 2, "beyond the 2 most recent")
+        XCTAssertEqual(try journal.jobs().map(\.id).sorted(), ["d3", "f1", "q", "r"])
+        XCTAssertEqual(try journal.prune(finishedBefore: Date().addingTimeInterval(1), keep: 10), 2, "all ended before the cutoff")
+        XCTAssertEqual(try journal.jobs().map(\.id).sorted(), ["q", "r"], "queued and running jobs are never pruned")
+    }
+
+
     func testStateTransitions() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -215,4 +215,22 @@ final class SinGANPluginsTests: XCTestCase {
                        ["resize", "train", "sample", "harmonize", "edit", "paint", "superres", "animate"])
         XCTAssertTrue(TrainPlugin.isTraining)
     }
+
+    func testRunsThatTrainAreTheOnesThatFitWeights() throws {
+        func request(_ plugin: any TaskPlugin.Type, model: URL? = nil, _ values: [String: ParameterValue] = [:]) throws -> TaskRequest {
+            TaskRequest(model: model, parameters: try plugin.parameters.validate(values))
+        }
+        let file = URL(fileURLWithPath: "/models/m.singan")
+        XCTAssertTrue(TrainPlugin.trains(try request(TrainPlugin.self)))
+        XCTAssertTrue(PaintPlugin.trains(try request(PaintPlugin.self, model: file, ["quantize": .bool(true)])), "quantised paint fine-tunes")
+        XCTAssertFalse(PaintPlugin.trains(try request(PaintPlugin.self, model: file)))
+        XCTAssertTrue(SuperResolutionPlugin.trains(try request(SuperResolutionPlugin.self)), "superres trains its own model")
+        XCTAssertFalse(SuperResolutionPlugin.trains(try request(SuperResolutionPlugin.self, model: file)))
+        for plugin in [SamplePlugin.self, AnimatePlugin.self, ResizePlugin.self] as [any TaskPlugin.Type] {
+            XCTAssertFalse(plugin.trains(try request(plugin, model: file)), plugin.name)
+        }
+        for plugin in [HarmonizePlugin.self, EditPlugin.self] as [any TaskPlugin.Type] {
+            XCTAssertFalse(plugin.trains(try request(plugin, model: file, ["scale": .int(1)])), plugin.name)
+        }
+    }
 }

@@ -1,0 +1,45 @@
+import Foundation
+
+/// The hidden temporaries of this program's atomic writes, which a `kill -9` between creating one
+/// and renaming it into place leaves behind. The daemon removes them at start, in the folders only
+/// it writes to, and nothing else: users' files (hidden or not) never match.
+///
+/// The writers and their names, `NAME` being the destination's file name:
+/// - `FileMoves` (the daemon's moves across file systems and its `.error.txt` reports):
+///   `.NAME.<UUID>.tmp`;
+/// - `VipsImage.save` (images and animations): `.NAME.<8 hex digits>.tmp`;
+/// - `SinGANModel.save` and training checkpoints: `.NAME.<pid>.tmp`.
+enum StaleTemporaries {
+    private static let pattern = try! NSRegularExpression(
+        pattern: "^\\..+\\.([0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}|[0-9A-F]{8}|[0-9]{1,10})\\.tmp$")
+
+    /// Whether `name` is a temporary file name of one of the writers above.
+    static func matches(_ name: String) -> Bool {
+        pattern.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+    }
+
+    /// Removes the matching regular files in `folders` and their subfolders, except in `skipped`
+    /// folders (inboxes, in case an outbox holds one) and their subfolders; symbolic links are
+    /// neither followed nor removed. Returns the removed files.
+    static func remove(under folders: [URL], skipping skipped: [URL]) -> [URL] {
+        let skippedPaths = Set(skipped.map(\.standardizedFileURL.path))
+        var removed: [URL] = []
+        var visited = Set<String>()
+        var pending = folders
+        while let folder = pending.popLast() {
+            let path = folder.standardizedFileURL.path
+            guard !skippedPaths.contains(path), visited.insert(path).inserted else { continue }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+                let url = folder.appendingPathComponent(name)
+                var info = stat()
+                guard lstat(url.path, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: pending.append(url)
+                case S_IFREG where matches(name): if unlink(url.path) == 0 { removed.append(url) }
+                default: break
+                }
+            }
+        }
+        return removed
+    }
+}

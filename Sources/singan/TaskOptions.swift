@@ -1,0 +1,52 @@
+import ArgumentParser
+import Plugins
+
+/// The options `harmonize` and `edit` share: the model, the naive reference and its mask, the
+/// injection scale, the output and the seed.
+struct MaskedInjectionOptions: ParsableArguments {
+    @Argument(help: "The model file (from `singan train`).")
+    var model: String
+
+    @Option(help: "The training image with the object pasted in (harmonize) or the edit made (edit), naively.")
+    var reference: String
+
+    @Option(help: "The mask: white where the reference differs from the training image.")
+    var mask: String
+
+    @Option(help: "Injection scale, 1...N.")
+    var scale: Int
+
+    @Option(name: .shortAndLong, help: "The output image (PNG, JPEG, WebP or TIFF).")
+    var output: String
+
+    @Option(help: "Random seed (default: a new one each run).")
+    var seed: Int?
+
+    func validate() throws {
+        try TaskInvocation.checkOutput(output, option: "--output", allowed: TaskInvocation.imageExtensions)
+    }
+
+    /// The run of `task` (harmonize or edit) these options describe.
+    func invocation(of task: String) -> TaskInvocation {
+        var parameters: [String: ParameterValue] = ["scale": .int(scale)]
+        if let seed { parameters["seed"] = .int(seed) }
+        return TaskInvocation(task: task, model: model, sideInputs: ["reference": reference, "mask": mask], parameters: parameters)
+    }
+}
+
+/// `--preset` and `--iters` of the commands that may train (`superres` without a model, `paint
+/// --quantize`), as `singan train` takes them.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Training preset: paper (the published settings) or quick.")
+    var preset: String = "paper"
+
+    @Option(name: .customLong("iters"), help: "Training iterations per scale (default: the preset's).")
+    var iterations: Int?
+
+    /// The `preset` and `iterations` task parameters.
+    var parameters: [String: ParameterValue] {
+        var values: [String: ParameterValue] = ["preset": .string(preset)]
+        if let iterations { values["iterations"] = .int(iterations) }
+        return values
+    }
+}
