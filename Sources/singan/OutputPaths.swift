@@ -1,8 +1,8 @@
 import Foundation
 import PyramidModel
 
-/// Checks of output paths made before any work starts, so that a command that cannot write its
-/// result fails at once, with the reason, and leaves nothing behind.
+/// Output paths checked (or folders created) before any work starts, so that a command that
+/// cannot write its result fails at once, with the reason, and leaves nothing behind.
 enum OutputPaths {
     /// Fails unless the folder that will hold the file `path` exists and is writable.
     static func requireWritableFolder(for path: String) throws {

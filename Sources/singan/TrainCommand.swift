@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
             guard logInterval >= 0, logInterval.isFinite else {
                 throw SinGANError.invalidConfiguration(parameter: "log-interval", reason: "must be 0 or more seconds, got \(logInterval)")
             }
-            // Fail before any work (and before the report's absence costs a whole run).
+            // Checked before any work: an unwritable model or report path must not cost a whole run.
             try OutputPaths.requireWritableFolder(for: output)
             if let report { try OutputPaths.requireWritableFolder(for: report) }
             let trainer = try makeTrainer()
