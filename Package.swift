@@ -54,6 +54,8 @@ let package = Package(
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "PyramidModel", "Vips"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "singan"]),
+        .testTarget(name: "SinganCLITests", dependencies: ["singan", "PyramidModel", "Vips"],
+                    resources: [.copy("Resources")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -7,8 +7,11 @@ import Glibc
 /// file: bytes go to a hidden temporary file in the same folder (same file
 /// system, so the rename is atomic), are flushed to disk, then renamed over
 /// the destination. On any failure the temporary file is removed.
-enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws {
+/// Images, animations, model files and training reports are written this way.
+public enum AtomicFile {
+    /// Writes `bytes` to `path` atomically. Throws `VipsError.writeFailed`
+    /// naming `path` and the failing step.
+    public static func write<Bytes: ContiguousBytes>(_ bytes: Bytes, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temporary = folder + "/." + url.lastPathComponent + ".\(UUID().uuidString.prefix(8)).tmp"
@@ -18,7 +21,7 @@ enum AtomicFile {
             throw VipsError.writeFailed(path: path, reason: systemError("cannot create a file in \(folder)"))
         }
         var failure: String?
-        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+        bytes.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var offset = 0
             while offset < bytes.count {
                 let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)

@@ -49,11 +49,8 @@ struct SampleCommand: ParsableCommand {
                 throw SinGANError.invalidConfiguration(parameter: "n", reason: "must be at least 1, got \(n)")
             }
             let singan = try SinGANModel.load(from: model)
-            do {
-                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            } catch {
-                throw SinGANError.writeFailed(path: output, reason: error.localizedDescription)
-            }
+            try singan.checkSampleOptions(startScale: startScale, scaleH: scaleH, scaleV: scaleV)
+            try OutputPaths.createFolder(output)
             let rng = RandomGenerator(seed: seed)
             let digits = max(3, String(n - 1).count)
             for i in 0..<n {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import PyramidModel
+import Vips
 
 /// `singan train IMAGE -o MODEL`: trains a SinGAN on one image.
 struct TrainCommand: ParsableCommand {
@@ -66,12 +67,21 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the interrupted run whose checkpoint is MODEL.")
     var resume = false
 
+    @Option(help: "When stderr is not a terminal: seconds between progress log lines (0: every iteration).")
+    var logInterval: Double = 5
+
     func run() throws {
         let stop = StopSignal.install()
         let started = Date()
         do {
+            guard logInterval >= 0, logInterval.isFinite else {
+                throw SinGANError.invalidConfiguration(parameter: "log-interval", reason: "must be 0 or more seconds, got \(logInterval)")
+            }
+            // Checked before any work: an unwritable model or report path must not cost a whole run.
+            try OutputPaths.requireWritableFolder(for: output)
+            if let report { try OutputPaths.requireWritableFolder(for: report) }
             let trainer = try makeTrainer()
-            let printer = ProgressPrinter()
+            let printer = ProgressPrinter(logInterval: logInterval)
             trainer.progress = { printer.show($0) }
             trainer.shouldStop = { stop.received != nil }
             let model = try trainer.train()
@@ -86,9 +96,9 @@ struct TrainCommand: ParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 do {
-                    try encoder.encode(r).write(to: URL(fileURLWithPath: report), options: .atomic)
-                } catch {
-                    throw SinGANError.writeFailed(path: report, reason: error.localizedDescription)
+                    try AtomicFile.write(try encoder.encode(r), to: report)
+                } catch VipsError.writeFailed(_, let reason) {
+                    throw SinGANError.writeFailed(path: report, reason: reason)
                 }
             }
         } catch SinGANError.cancelled(let checkpoint) {
@@ -196,18 +206,23 @@ final class StopSignal: @unchecked Sendable {
     }
 }
 
-/// Shows training progress on stderr: a live line on a terminal, a plain log line every few
-/// seconds otherwise.
+/// Shows training progress on stderr: a live line on a terminal, otherwise a plain log line
+/// every `logInterval` seconds and at the start and end of every scale.
 final class ProgressPrinter {
     private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let logInterval: Double
     private var lastPrint = Date.distantPast
     private var lastScale = -1
     private var showing = false
 
+    init(logInterval: Double) {
+        self.logInterval = logInterval
+    }
+
     func show(_ p: TrainingProgress) {
         let now = Date()
         let scaleDone = p.iteration == p.iterations
-        let interval = isTerminal ? 0.2 : 5
+        let interval = isTerminal ? 0.2 : logInterval
         guard scaleDone || p.scale != lastScale || now.timeIntervalSince(lastPrint) >= interval else { return }
         lastPrint = now
         lastScale = p.scale

@@ -150,15 +150,18 @@ final class SinGANTrainingTests: XCTestCase {
         var config = TinySinGAN.config
         config.minSize = 41
         XCTAssertThrowsError(try TinySinGAN.pyramid(config)) { error in
-            guard case SinGANError.imageTooSmall = error else { return XCTFail("\(error)") }
+            guard case SinGANError.imageTooSmall(let path, 48, 40, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, TinySinGAN.imagePath, "the error names the image file")
+            XCTAssertTrue("\(error)".hasPrefix("\(TinySinGAN.imagePath): image 48x40 is too small"), "\(error)")
         }
         config = TinySinGAN.config
         config.iterations = 1
         let trainer = try SinGANTrainer(pyramid: try TinySinGAN.pyramid(config), config: config)
         trainer.checkpointPath = "/nonexistent-dir/model.singan"
         XCTAssertThrowsError(try trainer.train()) { error in
-            guard case SinGANError.writeFailed(let path, _) = error else { return XCTFail("\(error)") }
+            guard case SinGANError.writeFailed(let path, let reason) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, "/nonexistent-dir/model.singan")
+            XCTAssertTrue(reason.contains("No such file or directory"), reason)
         }
     }
 }

@@ -31,6 +31,19 @@ extension Module {
     func prefixed(_ prefix: String, _ child: Module) -> [(name: String, tensor: Tensor)] {
         child.namedTensors.map { ("\(prefix).\($0.name)", $0.tensor) }
     }
+
+    /// The trainable tensors with their names from `namedTensors`, in `parameters` order (the
+    /// optimiser's order).
+    var namedParameters: [(name: String, tensor: Tensor)] {
+        let names = Dictionary(namedTensors.map { (ObjectIdentifier($0.tensor), $0.name) },
+                               uniquingKeysWith: { first, _ in first })
+        return parameters.map { p in
+            guard let name = names[ObjectIdentifier(p)] else {
+                preconditionFailure("namedParameters: a parameter of shape \(p.shape) is not in namedTensors")
+            }
+            return (name, p)
+        }
+    }
 }
 
 /// A trainable leaf tensor.

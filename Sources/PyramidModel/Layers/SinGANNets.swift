@@ -3,9 +3,12 @@
 public final class ConvStack: Module {
     public let blocks: [ConvBlock]
     public let tail: Conv2d
+    /// C, the width of every block.
+    public let channels: Int
     public var isTraining = true { didSet { for b in blocks { b.isTraining = isTraining } } }
 
     init(channels: Int, tailChannels: Int, generator: RandomGenerator) {
+        self.channels = channels
         blocks = (0..<4).map { i in
             ConvBlock(inChannels: i == 0 ? 3 : channels, outChannels: channels, generator: generator)
         }
@@ -22,25 +25,33 @@ public final class ConvStack: Module {
     }
 }
 
-/// SinGAN's generator G_n (SINGAN.md §2): `G(x, y) = tanh(tail(body(head(x)))) + crop(y, 5)`.
-/// x and y come zero-padded by 5 pixels; the output has the unpadded size. Five valid 3x3
-/// convolutions shrink by 10, hence the crop.
-public final class Generator: Module {
-    public let stack: ConvStack
-    public let channels: Int
+/// A network that is one `ConvStack` plus its own output rule: SinGAN's generator and critic.
+/// Its parameters, tensor names and mode are the stack's.
+public protocol ConvStackNetwork: Module {
+    var stack: ConvStack { get }
+}
+
+extension ConvStackNetwork {
+    /// The width (nfc) of every block.
+    public var channels: Int { stack.channels }
+    public var parameters: [Tensor] { stack.parameters }
+    public var namedTensors: [(name: String, tensor: Tensor)] { stack.namedTensors }
     public var isTraining: Bool {
         get { stack.isTraining }
         set { stack.isTraining = newValue }
     }
+}
+
+/// SinGAN's generator G_n (SINGAN.md §2): `G(x, y) = tanh(tail(body(head(x)))) + crop(y, 5)`.
+/// x and y come zero-padded by 5 pixels; the output has the unpadded size. Five valid 3x3
+/// convolutions shrink by 10, hence the crop.
+public final class Generator: ConvStackNetwork {
+    public let stack: ConvStack
 
     /// A freshly initialised generator with `channels` (nfc) channels per block.
     public init(channels: Int, generator: RandomGenerator) {
-        self.channels = channels
         stack = ConvStack(channels: channels, tailChannels: 3, generator: generator)
     }
-
-    public var parameters: [Tensor] { stack.parameters }
-    public var namedTensors: [(name: String, tensor: Tensor)] { stack.namedTensors }
 
     /// x: noise plus upsampled previous output, y: the upsampled previous output; both
     /// [N, 3, H+10, W+10]. Returns [N, 3, H, W].
@@ -52,22 +63,13 @@ public final class Generator: Module {
 
 /// SinGAN's critic D_n: the same head and body and a one-channel tail without activation; its
 /// output is a map of patch scores ([N, 1, H-10, W-10]).
-public final class Critic: Module {
+public final class Critic: ConvStackNetwork {
     public let stack: ConvStack
-    public let channels: Int
-    public var isTraining: Bool {
-        get { stack.isTraining }
-        set { stack.isTraining = newValue }
-    }
 
     /// A freshly initialised critic with `channels` (nfc) channels per block.
     public init(channels: Int, generator: RandomGenerator) {
-        self.channels = channels
         stack = ConvStack(channels: channels, tailChannels: 1, generator: generator)
     }
-
-    public var parameters: [Tensor] { stack.parameters }
-    public var namedTensors: [(name: String, tensor: Tensor)] { stack.namedTensors }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { stack(x) }
 }

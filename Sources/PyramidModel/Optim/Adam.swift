@@ -55,6 +55,19 @@ public final class Adam {
             }
         }
     }
+
+    /// Puts back a state saved from `stepCount`, `firstMoments` and `secondMoments` of an
+    /// optimiser of the same parameters (a training checkpoint), so that the next `step()`
+    /// continues bit for bit as the saved optimiser's would have.
+    public func restore(stepCount: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
+        precondition(firstMoments.count == parameters.count && secondMoments.count == parameters.count
+                     && zip(parameters, zip(firstMoments, secondMoments)).allSatisfy {
+                         $0.count == $1.0.count && $0.count == $1.1.count },
+                     "Adam.restore: moments do not fit the parameters")
+        self.stepCount = stepCount
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
 }
 
 /// PyTorch's MultiStepLR: after `step()` has been called e times, every optimiser's learning
@@ -85,19 +98,5 @@ public final class MultiStepLR {
         epoch += 1
         let f = factor(atEpoch: epoch)
         for (opt, base) in zip(optimizers, baseRates) { opt.lr = base * f }
-    }
-}
-
-extension Adam {
-    /// Restores a saved state (`stepCount`, `firstMoments`, `secondMoments` of an optimiser of the
-    /// same parameters), so a resumed training run continues bit for bit.
-    public func restore(stepCount: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
-        precondition(firstMoments.count == parameters.count && secondMoments.count == parameters.count
-                     && zip(parameters, zip(firstMoments, secondMoments)).allSatisfy {
-                         $0.count == $1.0.count && $0.count == $1.1.count },
-                     "Adam.restore: moments do not fit the parameters")
-        self.stepCount = stepCount
-        self.firstMoments = firstMoments
-        self.secondMoments = secondMoments
     }
 }

@@ -19,18 +19,3 @@ struct AdamState {
         adam.restore(stepCount: stepCount, firstMoments: firstMoments, secondMoments: secondMoments)
     }
 }
-
-extension Module {
-    /// The trainable tensors with their names from `namedTensors`, in `parameters` order (the
-    /// optimiser's order).
-    var namedParameters: [(name: String, tensor: Tensor)] {
-        let names = Dictionary(namedTensors.map { (ObjectIdentifier($0.tensor), $0.name) },
-                               uniquingKeysWith: { first, _ in first })
-        return parameters.map { p in
-            guard let name = names[ObjectIdentifier(p)] else {
-                preconditionFailure("namedParameters: a parameter of shape \(p.shape) is not in namedTensors")
-            }
-            return (name, p)
-        }
-    }
-}

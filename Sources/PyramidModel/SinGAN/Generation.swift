@@ -74,14 +74,7 @@ extension SinGANModel {
     /// the finest scale's size times (scaleV, scaleH). Deterministic for a given `rng` state.
     public func sample(startScale: Int = 0, scaleH: Double = 1, scaleV: Double = 1,
                        rng: RandomGenerator) throws -> Tensor {
-        guard (0..<scales.count).contains(startScale) else {
-            throw SinGANError.invalidConfiguration(parameter: "start-scale",
-                reason: "must be in 0...\(scales.count - 1), got \(startScale)")
-        }
-        guard scaleH > 0, scaleV > 0, scaleH.isFinite, scaleV.isFinite else {
-            throw SinGANError.invalidConfiguration(parameter: "scale-h/scale-v",
-                reason: "must be positive, got \(scaleH), \(scaleV)")
-        }
+        try checkSampleOptions(startScale: startScale, scaleH: scaleH, scaleV: scaleV)
         let target = sizes(scaleH: scaleH, scaleV: scaleV)
         var previous = Tensor.zeros([1, 3, target[0].height, target[0].width])
         if startScale > 0 {
@@ -91,6 +84,19 @@ extension SinGANModel {
         }
         return try generate(from: startScale, through: finest, previous: previous, sizes: target) { k, size in
             self.noise(scale: k, size: size, rng: rng)
+        }
+    }
+
+    /// Fails with `SinGANError.invalidConfiguration` unless `sample` accepts these options:
+    /// a start scale of this model and finite positive size factors.
+    public func checkSampleOptions(startScale: Int, scaleH: Double, scaleV: Double) throws {
+        guard (0..<scales.count).contains(startScale) else {
+            throw SinGANError.invalidConfiguration(parameter: "start-scale",
+                reason: "must be in 0...\(scales.count - 1), got \(startScale)")
+        }
+        guard scaleH > 0, scaleV > 0, scaleH.isFinite, scaleV.isFinite else {
+            throw SinGANError.invalidConfiguration(parameter: "scale-h/scale-v",
+                reason: "must be positive, got \(scaleH), \(scaleV)")
         }
     }
 

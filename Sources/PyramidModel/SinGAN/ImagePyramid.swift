@@ -26,11 +26,15 @@ public struct ImagePyramid {
     }
 
     /// Loads an image file (any format libvips reads; alpha flattened onto white, grey made
-    /// RGB by `normalizedSRGB()`) and builds its pyramid.
+    /// RGB by `normalizedSRGB()`) and builds its pyramid. Errors name the file.
     public init(imageAt path: String, config: TrainingConfig) throws {
         let image = try VipsImage.load(path: path).normalizedSRGB()
-        try self.init(planarRGB: try image.planarFloats(),
-                      size: ImageSize(height: image.height, width: image.width), config: config)
+        do {
+            try self.init(planarRGB: try image.planarFloats(),
+                          size: ImageSize(height: image.height, width: image.width), config: config)
+        } catch let SinGANError.imageTooSmall(_, width, height, reason) {
+            throw SinGANError.imageTooSmall(path: path, width: width, height: height, reason: reason)
+        }
     }
 }
 

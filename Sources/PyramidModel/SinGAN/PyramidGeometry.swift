@@ -40,7 +40,7 @@ public struct PyramidGeometry: Equatable, Sendable {
         let h = Double(input.height), w = Double(input.width)
         let shorter = min(h, w), longer = max(h, w)
         guard Int(shorter) >= minSize else {
-            throw SinGANError.imageTooSmall(width: input.width, height: input.height,
+            throw SinGANError.imageTooSmall(path: nil, width: input.width, height: input.height,
                 reason: "its shorter side (\(Int(shorter)) px) is below the minimum size \(minSize) px")
         }
         let numScales = Int(ceil(log(Double(minSize) / shorter) / log(scaleFactor))) + 1
@@ -50,7 +50,7 @@ public struct PyramidGeometry: Equatable, Sendable {
         let working = ImageSize(height: Int(ceil(h * scale1)), width: Int(ceil(w * scale1)))
         let workingShorter = min(working.height, working.width)
         guard workingShorter >= minSize, stopScale >= 0 else {
-            throw SinGANError.imageTooSmall(width: input.width, height: input.height,
+            throw SinGANError.imageTooSmall(path: nil, width: input.width, height: input.height,
                 reason: "at max size \(maxSize) its shorter side becomes \(workingShorter) px, below the minimum size \(minSize) px")
         }
         let r = stopScale == 0 ? 1 : pow(Double(minSize) / Double(workingShorter), 1 / Double(stopScale))

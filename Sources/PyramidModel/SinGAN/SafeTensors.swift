@@ -1,4 +1,5 @@
 import Foundation
+import Vips
 
 /// Element types this project writes into safetensors files.
 public enum SafeTensorsDType: String, Sendable {
@@ -188,35 +189,11 @@ public struct SafeTensorsFile: Sendable {
     /// then renamed over `path`. A reader (or a crash) sees the old file or the new one, never a
     /// partial one.
     public func write(to path: String) throws {
-        try writeAtomically(serialized(), to: path)
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary sibling file, fsync and rename.
-func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let directory = (path as NSString).deletingLastPathComponent
-    let temporary = (directory.isEmpty ? "" : directory + "/") + ".\((path as NSString).lastPathComponent).\(getpid()).tmp"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw SinGANError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-    var written = 0
-    let ok: Bool = bytes.withUnsafeBytes { raw in
-        while written < raw.count {
-            let n = Foundation.write(fd, raw.baseAddress! + written, raw.count - written)
-            if n < 0 { if errno == EINTR { continue }; return false }
-            written += n
+        do {
+            try AtomicFile.write(serialized(), to: path)
+        } catch VipsError.writeFailed(_, let reason) {
+            throw SinGANError.writeFailed(path: path, reason: reason)
         }
-        return fsync(fd) == 0
-    }
-    let writeErrno = errno
-    close(fd)
-    guard ok else {
-        unlink(temporary)
-        throw SinGANError.writeFailed(path: path, reason: String(cString: strerror(writeErrno)))
-    }
-    guard rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw SinGANError.writeFailed(path: path, reason: reason)
     }
 }
 

@@ -2,8 +2,9 @@
 public enum SinGANError: Error, CustomStringConvertible, Equatable {
     /// A training or sampling parameter is out of its domain.
     case invalidConfiguration(parameter: String, reason: String)
-    /// The image cannot make a pyramid with this configuration.
-    case imageTooSmall(width: Int, height: Int, reason: String)
+    /// The image (the file at `path`, when it came from one) cannot make a pyramid with this
+    /// configuration.
+    case imageTooSmall(path: String?, width: Int, height: Int, reason: String)
     /// The model file cannot be used. `kind` says whether it is truncated, corrupt or incompatible.
     case modelFile(path: String, kind: ModelFileProblem, reason: String)
     /// Writing a model or checkpoint failed.
@@ -19,8 +20,8 @@ public enum SinGANError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .invalidConfiguration(parameter, reason):
             return "invalid \(parameter): \(reason)"
-        case let .imageTooSmall(width, height, reason):
-            return "image \(width)x\(height) is too small: \(reason)"
+        case let .imageTooSmall(path, width, height, reason):
+            return "\(path.map { "\($0): " } ?? "")image \(width)x\(height) is too small: \(reason)"
         case let .modelFile(path, kind, reason):
             return "\(path): \(kind.rawValue) model file: \(reason)"
         case let .writeFailed(path, reason):
