@@ -36,6 +36,32 @@ public enum ComputeThreads {
             while let i = next.take(below: items) { body(worker, i) }
         }
     }
+
+    /// Element-wise work below this many values stays on the calling thread: waking a worker costs
+    /// more than the copy or the add it would share.
+    static let minParallelValues = 1 << 16
+
+    /// Runs `body(range)` over `0..<count` split into pieces of `grain` values, on the workers
+    /// when there are at least `minParallelValues` values. Each piece writes its own outputs.
+    static func forEachPiece(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+        guard count >= minParallelValues, Self.count > 1 else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        parallelFor((count + grain - 1) / grain) { _, piece in
+            body(piece * grain..<min(count, (piece + 1) * grain))
+        }
+    }
+
+    /// Runs `body(item)` for every item in `0..<items` (channels, planes) on the workers when the
+    /// items together hold at least `minParallelValues` values, else on the calling thread.
+    static func forEachItem(_ items: Int, valuesPerItem: Int, _ body: (Int) -> Void) {
+        if items * valuesPerItem >= minParallelValues {
+            parallelFor(items) { _, item in body(item) }
+        } else {
+            for item in 0..<items { body(item) }
+        }
+    }
 }
 
 /// A shared "next item" counter for `parallelFor`.

@@ -85,4 +85,29 @@ enum Strided {
             }
         }
     }
+
+    /// `forEachRow` with the rows (or the pieces of a single long row) spread over
+    /// `ComputeThreads`. Only for bodies whose rows write disjoint outputs.
+    static func forEachRowInParallel(_ dims: [Int], _ strides: [[Int]],
+                                     _ body: (_ offsets: [Int], _ inner: [Int], _ n: Int) -> Void) {
+        let (d, s) = merge(dims, strides)
+        let inner = s.map { $0.last! }, n = d.last!
+        let rows = d.dropLast().reduce(1, *)
+        if rows == 1 {
+            ComputeThreads.forEachPiece(n) { piece in
+                body(inner.map { $0 * piece.lowerBound }, inner, piece.count)
+            }
+            return
+        }
+        ComputeThreads.forEachItem(rows, valuesPerItem: n) { row in
+            // The odometer position of `row` over the outer dimensions, last one fastest.
+            var rest = row, offsets = [Int](repeating: 0, count: s.count)
+            for axis in stride(from: d.count - 2, through: 0, by: -1) {
+                let i = rest % d[axis]
+                rest /= d[axis]
+                for k in s.indices { offsets[k] += i * s[k][axis] }
+            }
+            body(offsets, inner, n)
+        }
+    }
 }

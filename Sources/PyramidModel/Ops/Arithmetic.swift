@@ -14,7 +14,7 @@ private func binaryScalars(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, shape: [Int
     return makeScalars(count: count) { out in
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
-                Strided.forEachRow(shape, [so, sa, sb]) { off, inner, n in
+                Strided.forEachRowInParallel(shape, [so, sa, sb]) { off, inner, n in
                     let o = out + off[0], x = pa.baseAddress! + off[1], y = pb.baseAddress! + off[2]
                     let (sa, sb) = (inner[1], inner[2])
                     switch op {
@@ -72,7 +72,9 @@ private func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor {
     let scalars = makeScalars(count: x.count) { out in
         x.scalars.withUnsafeBufferPointer { p in
             let s = p.baseAddress!
-            for i in 0..<p.count { out[i] = s[i] * scale + shift }
+            ComputeThreads.forEachPiece(p.count) { piece in
+                for i in piece { out[i] = s[i] * scale + shift }
+            }
         }
     }
     return record("affine", shape: x.shape, scalars: scalars, inputs: [x]) { g, _, _ in

@@ -44,20 +44,23 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
 
     // Statistics: per channel, mean then the sum of squared deviations (two passes, stable).
     var batchMean = [Float](repeating: 0, count: c), batchVar = [Float](repeating: 0, count: c)
-    var invStd = [Float](repeating: 0, count: c)
     x.scalars.withUnsafeBufferPointer { px in
-        let xs = px.baseAddress!
-        for ch in 0..<c {
-            var s: Float = 0
-            for b in 0..<n { s += Vector.sum(xs + (b * c + ch) * plane, plane) }
-            let m = s / Float(count)
-            var ss: Float = 0
-            for b in 0..<n { ss += Vector.sumSquaredDeviations(xs + (b * c + ch) * plane, plane, mean: m) }
-            batchMean[ch] = m
-            batchVar[ch] = ss / Float(count)
-            invStd[ch] = 1 / (batchVar[ch] + eps).squareRoot()
+        batchMean.withUnsafeMutableBufferPointer { means in
+            batchVar.withUnsafeMutableBufferPointer { variances in
+                let xs = px.baseAddress!
+                ComputeThreads.forEachItem(c, valuesPerItem: count) { ch in
+                    var s: Float = 0
+                    for b in 0..<n { s += Vector.sum(xs + (b * c + ch) * plane, plane) }
+                    let m = s / Float(count)
+                    var ss: Float = 0
+                    for b in 0..<n { ss += Vector.sumSquaredDeviations(xs + (b * c + ch) * plane, plane, mean: m) }
+                    means[ch] = m
+                    variances[ch] = ss / Float(count)
+                }
+            }
         }
     }
+    let invStd = batchVar.map { 1 / ($0 + eps).squareRoot() }
     let y = applyChannelAffine(x, scale: (0..<c).map { gamma.scalars[$0] * invStd[$0] },
                                shift: (0..<c).map { beta.scalars[$0] - batchMean[$0] * gamma.scalars[$0] * invStd[$0] },
                                slope: slope)
@@ -119,17 +122,21 @@ private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [F
     g.scalars.withUnsafeBufferPointer { pg in
         x.scalars.withUnsafeBufferPointer { px in
             maskSource.scalars.withUnsafeBufferPointer { pz in
-                for ch in 0..<c {
-                    var s: Float = 0, sx: Float = 0
-                    for b in 0..<n {
-                        let offset = (b * c + ch) * plane
-                        let (a, bx) = Vector.maskedSums(pg.baseAddress! + offset, mask: pz.baseAddress! + offset,
-                                                        slope: slope, px.baseAddress! + offset, plane, mean: mean[ch])
-                        s += a
-                        sx += bx
+                sumG.withUnsafeMutableBufferPointer { sumG in
+                    sumGXhat.withUnsafeMutableBufferPointer { sumGXhat in
+                        ComputeThreads.forEachItem(c, valuesPerItem: n * plane) { ch in
+                            var s: Float = 0, sx: Float = 0
+                            for b in 0..<n {
+                                let offset = (b * c + ch) * plane
+                                let (a, bx) = Vector.maskedSums(pg.baseAddress! + offset, mask: pz.baseAddress! + offset,
+                                                                slope: slope, px.baseAddress! + offset, plane, mean: mean[ch])
+                                s += a
+                                sx += bx
+                            }
+                            sumG[ch] = s
+                            sumGXhat[ch] = sx * invStd[ch]
+                        }
                     }
-                    sumG[ch] = s
-                    sumGXhat[ch] = sx * invStd[ch]
                 }
             }
         }
@@ -148,19 +155,17 @@ private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [F
             g.scalars.withUnsafeBufferPointer { pg in
                 x.scalars.withUnsafeBufferPointer { px in
                     maskSource.scalars.withUnsafeBufferPointer { pz in
-                        for b in 0..<n {
-                            for ch in 0..<c {
-                                let offset = (b * c + ch) * plane
-                                let gs = pg.baseAddress! + offset, xs = px.baseAddress! + offset
-                                let zs = pz.baseAddress! + offset, o = out + offset
-                                let (a1, a2, a3) = (k1[ch], k2[ch], k3[ch])
-                                if activation == nil {
-                                    for i in 0..<plane { o[i] = a1 * gs[i] + a2 * xs[i] + a3 }
-                                } else {
-                                    for i in 0..<plane {
-                                        let gm = zs[i] > 0 ? gs[i] : gs[i] * slope
-                                        o[i] = a1 * gm + a2 * xs[i] + a3
-                                    }
+                        ComputeThreads.forEachItem(n * c, valuesPerItem: plane) { item in
+                            let ch = item % c, offset = item * plane
+                            let gs = pg.baseAddress! + offset, xs = px.baseAddress! + offset
+                            let zs = pz.baseAddress! + offset, o = out + offset
+                            let (a1, a2, a3) = (k1[ch], k2[ch], k3[ch])
+                            if activation == nil {
+                                for i in 0..<plane { o[i] = a1 * gs[i] + a2 * xs[i] + a3 }
+                            } else {
+                                for i in 0..<plane {
+                                    let gm = zs[i] > 0 ? gs[i] : gs[i] * slope
+                                    o[i] = a1 * gm + a2 * xs[i] + a3
                                 }
                             }
                         }
@@ -181,16 +186,14 @@ private func applyChannelAffine(_ x: Tensor, scale: [Float], shift: [Float], slo
     let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
     return makeScalars(count: x.count) { out in
         x.scalars.withUnsafeBufferPointer { px in
-            for b in 0..<n {
-                for ch in 0..<c {
-                    let offset = (b * c + ch) * plane
-                    let xs = px.baseAddress! + offset, o = out + offset
-                    let (a, s) = (scale[ch], shift[ch])
-                    if let slope {
-                        for i in 0..<plane { let v = xs[i] * a + s; o[i] = v > 0 ? v : v * slope }
-                    } else {
-                        for i in 0..<plane { o[i] = xs[i] * a + s }
-                    }
+            ComputeThreads.forEachItem(n * c, valuesPerItem: plane) { item in
+                let ch = item % c, offset = item * plane
+                let xs = px.baseAddress! + offset, o = out + offset
+                let (a, s) = (scale[ch], shift[ch])
+                if let slope {
+                    for i in 0..<plane { let v = xs[i] * a + s; o[i] = v > 0 ? v : v * slope }
+                } else {
+                    for i in 0..<plane { o[i] = xs[i] * a + s }
                 }
             }
         }
@@ -232,12 +235,14 @@ public func channelNorm(_ x: Tensor, keepDims: Bool = false) -> Tensor {
         x.scalars.withUnsafeBufferPointer { px in
             for b in 0..<n {
                 let o = out + b * plane
-                o.initialize(repeating: 0, count: plane)
-                for ch in 0..<c {
-                    let s = px.baseAddress! + (b * c + ch) * plane
-                    for i in 0..<plane { o[i] += s[i] * s[i] }
+                ComputeThreads.forEachPiece(plane, grain: 1 << 12) { piece in
+                    for i in piece { o[i] = 0 }
+                    for ch in 0..<c {
+                        let s = px.baseAddress! + (b * c + ch) * plane
+                        for i in piece { o[i] += s[i] * s[i] }
+                    }
+                    for i in piece { o[i] = o[i].squareRoot() }
                 }
-                for i in 0..<plane { o[i] = o[i].squareRoot() }
             }
         }
     }

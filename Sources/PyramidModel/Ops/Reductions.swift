@@ -20,12 +20,21 @@ private func sumScalars(_ x: Tensor, axes: [Int]) -> (shape: [Int], scalars: [Fl
     out.withUnsafeMutableBufferPointer { po in
         x.scalars.withUnsafeBufferPointer { px in
             let o = po.baseAddress!, s = px.baseAddress!
-            Strided.forEachRow(x.shape, [sx, so]) { off, inner, n in
+            let body = { (off: [Int], inner: [Int], n: Int) in
                 if inner[1] == 0 {
                     o[off[1]] += Vector.sum(s + off[0], n)
                 } else {
                     Vector.accumulate(s + off[0], into: o + off[1], n)
                 }
+            }
+            // Rows (or pieces of one row) may share an output, then they are summed in order on
+            // one thread; they are disjoint when every dimension but a summed innermost one moves
+            // the output, as for the per-channel sums of one image.
+            let outputStrides = Strided.merge(x.shape, [sx, so]).strides[1]
+            if outputStrides.dropLast().allSatisfy({ $0 != 0 }) && (outputStrides.count > 1 || outputStrides[0] != 0) {
+                Strided.forEachRowInParallel(x.shape, [sx, so], body)
+            } else {
+                Strided.forEachRow(x.shape, [sx, so], body)
             }
         }
     }
@@ -69,7 +78,7 @@ public func expand(_ x: Tensor, to shape: [Int]) -> Tensor {
     let scalars = makeScalars(count: shape.reduce(1, *)) { o in
         x.scalars.withUnsafeBufferPointer { px in
             let s = px.baseAddress!
-            Strided.forEachRow(shape, [so, sx]) { off, inner, n in
+            Strided.forEachRowInParallel(shape, [so, sx]) { off, inner, n in
                 if inner[1] == 0 {
                     (o + off[0]).initialize(repeating: s[off[1]], count: n)
                 } else {

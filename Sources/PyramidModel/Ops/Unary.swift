@@ -5,7 +5,10 @@ func mapSIMD(_ x: Tensor, _ f: (SIMD8<Float>) -> SIMD8<Float>) -> [Float] {
     makeScalars(count: x.count) { out in
         x.scalars.withUnsafeBufferPointer { p in
             // The second operand is an unused splat: one SIMD loop serves unary and binary maps.
-            Vector.binary(p.baseAddress!, 1, p.baseAddress!, 0, out, p.count) { v, _ in f(v) }
+            ComputeThreads.forEachPiece(p.count) { piece in
+                let s = p.baseAddress! + piece.lowerBound
+                Vector.binary(s, 1, s, 0, out + piece.lowerBound, piece.count) { v, _ in f(v) }
+            }
         }
     }
 }
@@ -16,7 +19,9 @@ func mapScalars(_ x: Tensor, _ f: (Float) -> Float) -> [Float] {
     makeScalars(count: x.count) { out in
         x.scalars.withUnsafeBufferPointer { p in
             let s = p.baseAddress!
-            for i in 0..<p.count { out[i] = f(s[i]) }
+            ComputeThreads.forEachPiece(p.count) { piece in
+                for i in piece { out[i] = f(s[i]) }
+            }
         }
     }
 }
@@ -67,7 +72,9 @@ func leakyReLUBackward(_ g: Tensor, _ x: Tensor, slope: Float) -> Tensor {
         g.scalars.withUnsafeBufferPointer { pg in
             x.scalars.withUnsafeBufferPointer { px in
                 let gs = pg.baseAddress!, xs = px.baseAddress!
-                for i in 0..<px.count { out[i] = xs[i] > 0 ? gs[i] : gs[i] * slope }
+                ComputeThreads.forEachPiece(px.count) { piece in
+                    for i in piece { out[i] = xs[i] > 0 ? gs[i] : gs[i] * slope }
+                }
             }
         }
     }
