@@ -15,8 +15,7 @@ import PyramidModel
 /// `*_cpu_ms` is the process CPU time of the median run: on a machine shared with other work,
 /// GFLOP per CPU-second x threads is what the kernel would reach with the cores to itself
 /// (OpenBLAS threads spin while waiting, which inflates `gemm_forward_cpu_ms`).
-func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, threads: Int) -> String {
-    ComputeThreads.set(threads)
+func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, warmup: Int, threads: Int) -> String {
     let c = channels, ho = height - 2, wo = width - 2
     var seed: UInt64 = 42
     func random(_ count: Int) -> [Float] {
@@ -33,7 +32,7 @@ func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, thread
 
     let names = ["forward", "input_gradient", "weight_gradient", "gemm_forward"]
     var times = [[(wall: Double, cpu: Double)]](repeating: [], count: names.count)
-    for iter in 0...max(1, iters) {  // iteration 0 warms caches and thread pools up
+    for iter in 0..<(warmup + iters) {
         let runs: [() -> Void] = [
             { Conv3x3.forward(x: x, n: 1, ci: c, h: height, w: width, weight: weight, co: c, bias: bias, y: &y) },
             { Conv3x3.inputGradient(gy: gy, n: 1, co: c, ho: ho, wo: wo, weight: weight, ci: c, gx: &gx) },
@@ -44,7 +43,7 @@ func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, thread
             let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUms()
             run()
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if iter > 0 { times[k].append((ms, processCPUms() - cpuStart)) }
+            if iter >= warmup { times[k].append((ms, processCPUms() - cpuStart)) }
         }
     }
     let gflop = 2.0 * Double(c * c * 9 * ho * wo) / 1e9
@@ -79,30 +78,4 @@ private func gemmForward(x: UnsafePointer<Float>, c: Int, h: Int, w: Int, weight
     } } }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(p), Int32(k),
                 1, weight, Int32(k), cols, Int32(p), 0, y, Int32(p))
-}
-
-/// `singan bench-conv`: temporary home of `singan bench --conv` until the two bench commands merge.
-struct BenchConvCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench-conv",
-        abstract: "Time the 3x3 convolution kernels (forward, input and weight gradient) and print JSON.")
-
-    @Option(help: "Input height in pixels (at least 3).") var height = 186
-    @Option(help: "Input width in pixels (at least 3).") var width = 248
-    @Option(help: "Channels in and out (C -> C).") var nfc = 64
-    @Option(help: "Timed iterations (after one warm-up).") var iters = 10
-    @Option(help: "Threads for the kernels and OpenBLAS.") var threads = 2
-
-    func validate() throws {
-        guard height >= 3, width >= 3 else {
-            throw ValidationError("--height and --width must be at least 3 (got \(height)x\(width))")
-        }
-        guard nfc >= 1, iters >= 1, threads >= 1 else {
-            throw ValidationError("--nfc, --iters and --threads must be at least 1")
-        }
-    }
-
-    func run() throws {
-        print(runConvBenchmark(height: height, width: width, channels: nfc, iters: iters, threads: threads))
-    }
 }

@@ -10,6 +10,6 @@ struct Singan: ParsableCommand {
             InfoCommand.self, TrainCommand.self, SampleCommand.self,
             HarmonizeCommand.self, EditCommand.self, PaintCommand.self, SuperResCommand.self, AnimateCommand.self,
             TasksCommand.self, RunCommand.self, DaemonCommand.self, StatusCommand.self,
-            BenchCommand.self, BenchConvCommand.self,
+            BenchCommand.self,
         ])
 }
