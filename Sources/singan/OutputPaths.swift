@@ -22,20 +22,21 @@ enum OutputPaths {
     /// Creates the folder `path` and its missing parents (`mkdir -p`); the error names the first
     /// part that cannot be created and why.
     static func createFolder(_ path: String) throws {
-        func create(_ folder: String) throws {
+        // Built part by part from the path as given, so messages name what the user typed
+        // (NSString.deletingLastPathComponent traps on a one-component relative path).
+        var folder = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            folder += (folder.isEmpty || folder.hasSuffix("/") ? "" : "/") + part
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
                 guard isFolder.boolValue else {
                     throw SinGANError.writeFailed(path: path, reason: "\(folder) exists and is not a folder")
                 }
-                return
+                continue
             }
-            let parent = (folder as NSString).deletingLastPathComponent
-            if !parent.isEmpty && parent != folder { try create(parent) }
             guard mkdir(folder, 0o755) == 0 || errno == EEXIST else {
                 throw SinGANError.writeFailed(path: path, reason: "cannot create the folder \(folder): \(String(cString: strerror(errno)))")
             }
         }
-        try create(path)
     }
 }
