@@ -13,7 +13,7 @@ struct SampleCommand: ParsableCommand {
             training image's layout. --scale-h / --scale-v multiply the output's width / height \
             (from any start scale). The same model, options and seed give the same bytes. \
             Files are named sample_000.png, sample_001.png, ... The folder is created once the \
-            samples are drawn, so bad options create nothing. Exits 1 with the reason on error.
+            samples are drawn, so a failed run creates nothing. Exits 1 with the reason on error.
             """)
 
     @Argument(help: "A model file written by `singan train`.")
@@ -53,12 +53,11 @@ struct SampleCommand: ParsableCommand {
             "seed": .int(Int(clamping: seed)),
         ]
         let digits = max(3, String(n - 1).count)
-        var written = 0
-        try TaskInvocation(task: SamplePlugin.name, model: model, parameters: parameters).run(destination: { _ in
-            // Created only now: options the plugin refused (a start scale the model lacks...) leave nothing.
-            if written == 0 { try OutputPaths.createFolder(output) }
-            let number = String(repeating: "0", count: max(0, digits - String(written).count)) + String(written)
-            written += 1
+        var index = 0
+        let invocation = TaskInvocation(task: SamplePlugin.name, model: model, parameters: parameters, outputFolder: output)
+        try invocation.run(destination: { _ in
+            let number = String(repeating: "0", count: max(0, digits - String(index).count)) + String(index)
+            index += 1
             return (output as NSString).appendingPathComponent("sample_\(number).\(format)")
         }, summary: { paths in "wrote \(paths.count) samples to \(output)" })
     }

@@ -13,6 +13,10 @@ struct TaskInvocation {
     var model: String?
     var sideInputs: [String: String] = [:]
     var parameters: [String: ParameterValue] = [:]
+    /// The folder the outputs go into, if they share one: checked before the task runs (it exists
+    /// or can be created) and created (`mkdir -p`) once the task succeeded, so a failed run
+    /// creates nothing.
+    var outputFolder: String?
 
     /// Runs the task; `destination(artifact)` says where each output goes (nil: not written),
     /// called once per output in the plugin's order. Prints `TASK -> PATH` for each output
@@ -48,6 +52,7 @@ struct TaskInvocation {
         request.image = try image.map { try checkedImage($0, role: "image") }
         request.model = try model.map { try checkedFile($0, role: "model") }
         for (name, path) in sideInputs { request.sideInputs[name] = try checkedImage(path, role: name) }
+        if let outputFolder { try OutputPaths.requireCreatableFolder(outputFolder) }
 
         let fm = FileManager.default
         let work = fm.temporaryDirectory.appendingPathComponent("singan-\(task)-\(UUID().uuidString.lowercased())")
@@ -59,6 +64,7 @@ struct TaskInvocation {
         try fm.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
         let artifacts = try plugin.init().run(request, context: context)
         ProgressLine.clear()
+        if let outputFolder { try OutputPaths.createFolder(outputFolder) }
         var written: [String] = []
         for artifact in artifacts {
             guard let path = try destination(artifact) else { continue }
