@@ -1,42 +1,28 @@
 import Foundation
+import Vips
 
 /// File moves that never leave a partial file at the destination.
 enum FileMoves {
-    /// Moves `source` to `destination`, replacing it: one rename on the same file system, else a
-    /// copy to a hidden temporary beside the destination, a sync, and a rename.
+    /// Moves `source` to `destination`, replacing it: one rename on the same file system, else an
+    /// atomic copy (`AtomicFile.write`) and the removal of `source`.
     static func moveAtomically(_ source: URL, to destination: URL) throws {
-        let fm = FileManager.default
-        try fm.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         if rename(source.path, destination.path) == 0 { return }
         guard errno == EXDEV else {
             throw FileMoveError(source: source.path, destination: destination.path, reason: String(cString: strerror(errno)))
         }
-        try replace(destination) { try fm.copyItem(at: source, to: $0) }
-        try? fm.removeItem(at: source)
+        do {
+            try AtomicFile.write(try Data(contentsOf: source, options: .alwaysMapped), to: destination.path)
+        } catch {
+            throw FileMoveError(source: source.path, destination: destination.path, reason: "\(error)")
+        }
+        try? FileManager.default.removeItem(at: source)
     }
 
-    /// Writes `text` to `url` atomically (temporary file, then rename).
+    /// Writes `text` to `url` atomically (`AtomicFile.write`), creating its folder if needed.
     static func writeAtomically(_ text: String, to url: URL) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try replace(url) { try Data(text.utf8).write(to: $0) }
-    }
-
-    /// Has `make` write a hidden temporary beside `destination` (named as `StaleTemporaries`
-    /// expects), flushes it and renames it over `destination`; removes it on failure.
-    private static func replace(_ destination: URL, make: (URL) throws -> Void) throws {
-        let temporary = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
-        do {
-            try make(temporary)
-            let fd = open(temporary.path, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
-            guard rename(temporary.path, destination.path) == 0 else {
-                throw FileMoveError(source: temporary.path, destination: destination.path, reason: String(cString: strerror(errno)))
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        try AtomicFile.write(Data(text.utf8), to: url.path)
     }
 
     /// `folder/name`, or `folder/stem-<tag>.ext` if that name is taken, so nothing is overwritten.

@@ -1,23 +1,12 @@
 import Foundation
+import Vips
 
-/// The hidden temporaries of this program's atomic writes, which a `kill -9` between creating one
-/// and renaming it into place leaves behind. The daemon removes them at start, in the folders only
-/// it writes to, and nothing else: users' files (hidden or not) never match.
-///
-/// The writers and their names, `NAME` being the destination's file name:
-/// - `FileMoves` (the daemon's moves across file systems and its `.error.txt` reports):
-///   `.NAME.<UUID>.tmp`;
-/// - `VipsImage.save` (images and animations): `.NAME.<8 hex digits>.tmp`;
-/// - `SinGANModel.save` and training checkpoints: `.NAME.<pid>.tmp`.
+/// The hidden temporaries of this program's atomic writes (`AtomicFile.write`: images,
+/// animations, model files and checkpoints, the daemon's moves across file systems and its
+/// `.error.txt` reports), which a `kill -9` between creating one and renaming it into place leaves
+/// behind. The daemon removes them at start, in the folders only it writes to, and nothing else:
+/// users' files (hidden or not) never match `AtomicFile.isTemporary(_:)`.
 enum StaleTemporaries {
-    private static let pattern = try! NSRegularExpression(
-        pattern: "^\\..+\\.([0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}|[0-9A-F]{8}|[0-9]{1,10})\\.tmp$")
-
-    /// Whether `name` is a temporary file name of one of the writers above.
-    static func matches(_ name: String) -> Bool {
-        pattern.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
-    }
-
     /// Removes the matching regular files in `folders` and their subfolders, except in `skipped`
     /// folders (inboxes, in case an outbox holds one) and their subfolders; symbolic links are
     /// neither followed nor removed. Returns the removed files.
@@ -35,7 +24,7 @@ enum StaleTemporaries {
                 guard lstat(url.path, &info) == 0 else { continue }
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR: pending.append(url)
-                case S_IFREG where matches(name): if unlink(url.path) == 0 { removed.append(url) }
+                case S_IFREG where AtomicFile.isTemporary(name): if unlink(url.path) == 0 { removed.append(url) }
                 default: break
                 }
             }

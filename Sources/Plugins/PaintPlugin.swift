@@ -23,7 +23,7 @@ public struct PaintPlugin: TaskPlugin {
     public init() {}
 
     /// Quantised paint fine-tunes the injection scale's generator.
-    public static func trains(_ request: TaskRequest) -> Bool { request.parameters["quantize"] == .bool(true) }
+    public static let training = TrainingRule.whenTrue(parameter: "quantize")
 
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
         guard let paintURL = request.image else { throw TaskError("paint needs a paint image") }

@@ -19,7 +19,12 @@ public struct PluginRegistry: @unchecked Sendable {
 
     public init(_ plugins: [any TaskPlugin.Type]) {
         var seen = Set<String>()
-        for p in plugins { precondition(seen.insert(p.name).inserted, "two plugins named '\(p.name)'") }
+        for p in plugins {
+            precondition(seen.insert(p.name).inserted, "two plugins named '\(p.name)'")
+            if case .whenTrue(let name) = p.training {
+                precondition(p.parameters[name]?.type == .bool, "plugin '\(p.name)' trains when '\(name)' is true but has no such boolean parameter")
+            }
+        }
         self.plugins = plugins
     }
 
@@ -38,8 +43,8 @@ public struct PluginRegistry: @unchecked Sendable {
             if p.inputs.image != .none { consumes.append("image" + (p.inputs.image == .optional ? " (optional)" : "")) }
             if p.inputs.model != .none { consumes.append("model" + (p.inputs.model == .optional ? " (optional)" : "")) }
             for side in p.inputs.sideInputs { consumes.append("side \(side.name)" + (side.isRequired ? "" : " (optional)")) }
-            if p.isTraining { consumes.append("training: one at a time") }
             if !consumes.isEmpty { lines.append("  inputs: " + consumes.joined(separator: ", ")) }
+            if p.training != .never { lines.append("  trains: \(p.training) (takes a training slot of the daemon)") }
             for side in p.inputs.sideInputs { lines.append("  side \(side.name) — \(side.summary)") }
             if p.parameters.parameters.isEmpty { lines.append("  (no parameters)") }
             for param in p.parameters.parameters { lines.append("  " + param.usage) }

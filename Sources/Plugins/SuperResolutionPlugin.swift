@@ -18,7 +18,7 @@ public struct SuperResolutionPlugin: TaskPlugin {
     public init() {}
 
     /// Without a model, the task first trains one on its image.
-    public static func trains(_ request: TaskRequest) -> Bool { request.model == nil }
+    public static let training = TrainingRule.withoutModel
 
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
         guard let imageURL = request.image else { throw TaskError("superres needs an input image") }

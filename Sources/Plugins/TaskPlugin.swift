@@ -22,11 +22,10 @@ public protocol TaskPlugin {
     /// output feeds no image input of a following step.
     static var isTraining: Bool { get }
 
-    /// Whether a run of `request` trains or fine-tunes networks. Such runs take one of the
-    /// daemon's training slots (training saturates every core) and checkpoint on cancellation.
-    /// Default: `isTraining`; tasks that train only for some inputs (e.g. `paint` with
+    /// Which runs train or fine-tune networks (see `TrainingRule`). Default: `.always` for a
+    /// training task, else `.never`; tasks that train only for some inputs (e.g. `paint` with
     /// `quantize`, `superres` without a model) say when.
-    static func trains(_ request: TaskRequest) -> Bool
+    static var training: TrainingRule { get }
 
     init()
 
@@ -37,7 +36,10 @@ public protocol TaskPlugin {
 
 extension TaskPlugin {
     public static var isTraining: Bool { false }
-    public static func trains(_ request: TaskRequest) -> Bool { isTraining }
+    public static var training: TrainingRule { isTraining ? .always : .never }
+
+    /// Whether a run of `request` trains: it then takes one of the daemon's training slots.
+    public static func trains(_ request: TaskRequest) -> Bool { training.applies(to: request) }
 }
 
 /// Whether a task needs a kind of input.

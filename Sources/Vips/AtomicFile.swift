@@ -7,14 +7,16 @@ import Glibc
 /// file: bytes go to a hidden temporary file in the same folder (same file
 /// system, so the rename is atomic), are flushed to disk, then renamed over
 /// the destination. On any failure the temporary file is removed.
-/// Images, animations, model files and training reports are written this way.
+/// Every file the product writes whole (images, animations, model files, training reports,
+/// command outputs, the daemon's moves and error reports) is written this way, so a process
+/// killed mid-write leaves at most one kind of litter: see `AtomicFile+Temporaries.swift`.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically. Throws `VipsError.writeFailed`
     /// naming `path` and the failing step.
     public static func write<Bytes: ContiguousBytes>(_ bytes: Bytes, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
-        let temporary = folder + "/." + url.lastPathComponent + ".\(UUID().uuidString.prefix(8)).tmp"
+        let temporary = folder + "/" + temporaryName(of: url.lastPathComponent)
 
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {

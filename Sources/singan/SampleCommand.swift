@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
-import PyramidModel
-import Vips
+import Plugins
 
-/// `singan sample MODEL -o DIR`: random samples of a trained model.
+/// `singan sample MODEL -o DIR`: random samples of a trained model, by the `sample` task plugin.
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
@@ -13,7 +12,8 @@ struct SampleCommand: ParsableCommand {
             scales from it on get fresh noise, so a higher start scale keeps more of the \
             training image's layout. --scale-h / --scale-v multiply the output's width / height \
             (from any start scale). The same model, options and seed give the same bytes. \
-            Files are named sample_000.png, sample_001.png, ... Exits 1 with the reason on error.
+            Files are named sample_000.png, sample_001.png, ... The folder is created once the \
+            samples are drawn, so a failed run creates nothing. Exits 1 with the reason on error.
             """)
 
     @Argument(help: "A model file written by `singan train`.")
@@ -22,48 +22,43 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output directory (created if missing).")
     var output: String
 
-    @Option(name: .short, help: "Number of samples.")
+    @Option(name: .short, help: "Number of samples, 1...1000.")
     var n: Int = 10
 
     @Option(help: "First scale with fresh noise (0 = coarsest).")
     var startScale: Int = 0
 
-    @Option(help: "Horizontal size factor.")
+    @Option(help: "Horizontal size factor, 0.1...10.")
     var scaleH: Double = 1
 
-    @Option(help: "Vertical size factor.")
+    @Option(help: "Vertical size factor, 0.1...10.")
     var scaleV: Double = 1
 
-    @Option(help: "Seed of the noise.")
+    @Option(help: "Seed of the noise, 0...2147483647.")
     var seed: UInt64 = 0
 
     @Option(help: "png, jpg or webp.")
     var format: String = "png"
 
-    func run() throws {
-        do {
-            guard ["png", "jpg", "webp"].contains(format) else {
-                throw SinGANError.invalidConfiguration(parameter: "format", reason: "'\(format)' is not png, jpg or webp")
-            }
-            guard n >= 1 else {
-                throw SinGANError.invalidConfiguration(parameter: "n", reason: "must be at least 1, got \(n)")
-            }
-            let singan = try SinGANModel.load(from: model)
-            try singan.checkSampleOptions(startScale: startScale, scaleH: scaleH, scaleV: scaleV)
-            try OutputPaths.createFolder(output)
-            let rng = RandomGenerator(seed: seed)
-            let digits = max(3, String(n - 1).count)
-            for i in 0..<n {
-                let sample = try singan.sample(startScale: startScale, scaleH: scaleH, scaleV: scaleV, rng: rng)
-                let image = try VipsImage.fromPlanarFloats(sample.scalars, width: sample.shape[3],
-                                                           height: sample.shape[2], channels: 3)
-                let number = String(repeating: "0", count: max(0, digits - String(i).count)) + String(i)
-                try image.save(to: (output as NSString).appendingPathComponent("sample_\(number).\(format)"))
-            }
-            print("wrote \(n) samples to \(output)")
-        } catch {
-            FileHandle.standardError.write(Data("singan sample: \(error)\n".utf8))
-            throw ExitCode.failure
+    func validate() throws {
+        guard ["png", "jpg", "webp"].contains(format) else {
+            throw ValidationError("--format \(format): must be png, jpg or webp")
         }
+    }
+
+    func run() throws {
+        let parameters: [String: ParameterValue] = [
+            "count": .int(n), "start_scale": .int(startScale), "scale_h": .double(scaleH), "scale_v": .double(scaleV),
+            // Out of Int's range is out of the parameter's too: the plugin refuses it by name.
+            "seed": .int(Int(clamping: seed)),
+        ]
+        let digits = max(3, String(n - 1).count)
+        var index = 0
+        let invocation = TaskInvocation(task: SamplePlugin.name, model: model, parameters: parameters, outputFolder: output)
+        try invocation.run(destination: { _ in
+            let number = String(repeating: "0", count: max(0, digits - String(index).count)) + String(index)
+            index += 1
+            return (output as NSString).appendingPathComponent("sample_\(number).\(format)")
+        }, summary: { paths in "wrote \(paths.count) samples to \(output)" })
     }
 }

@@ -13,11 +13,22 @@ struct TaskInvocation {
     var model: String?
     var sideInputs: [String: String] = [:]
     var parameters: [String: ParameterValue] = [:]
+    /// The folder the outputs go into, if they share one: checked before the task runs (it exists
+    /// or can be created) and created (`mkdir -p`) once the task succeeded, so a failed run
+    /// creates nothing.
+    var outputFolder: String?
 
-    /// Runs the task; `destination(artifact)` says where each output goes (nil: not written).
-    func run(destination: (TaskArtifact) -> String?) throws {
+    /// Runs the task; `destination(artifact)` says where each output goes (nil: not written),
+    /// called once per output in the plugin's order. Prints `TASK -> PATH` for each output
+    /// written, or the one line `summary(paths)` when given.
+    func run(destination: (TaskArtifact) throws -> String?, summary: (([String]) -> String)? = nil) throws {
         do {
-            try execute(destination: destination)
+            let paths = try execute(destination: destination)
+            if let summary {
+                print(summary(paths))
+            } else {
+                for path in paths { print("\(task) -> \(path)") }
+            }
         } catch let error as TaskCancelled {
             FileHandle.standardError.write(Data("singan \(task): \(error)\n".utf8))
             throw ExitCode(130)
@@ -31,7 +42,8 @@ struct TaskInvocation {
         }
     }
 
-    private func execute(destination: (TaskArtifact) -> String?) throws {
+    /// Runs the plugin and writes its outputs; returns the paths written.
+    private func execute(destination: (TaskArtifact) throws -> String?) throws -> [String] {
         guard let plugin = PluginRegistry.standard.plugin(named: task) else {
             throw TaskError("this build has no '\(task)' task")
         }
@@ -40,6 +52,7 @@ struct TaskInvocation {
         request.image = try image.map { try checkedImage($0, role: "image") }
         request.model = try model.map { try checkedFile($0, role: "model") }
         for (name, path) in sideInputs { request.sideInputs[name] = try checkedImage(path, role: name) }
+        if let outputFolder { try OutputPaths.requireCreatableFolder(outputFolder) }
 
         let fm = FileManager.default
         let work = fm.temporaryDirectory.appendingPathComponent("singan-\(task)-\(UUID().uuidString.lowercased())")
@@ -51,11 +64,14 @@ struct TaskInvocation {
         try fm.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
         let artifacts = try plugin.init().run(request, context: context)
         ProgressLine.clear()
+        if let outputFolder { try OutputPaths.createFolder(outputFolder) }
+        var written: [String] = []
         for artifact in artifacts {
-            guard let path = destination(artifact) else { continue }
+            guard let path = try destination(artifact) else { continue }
             try write(artifact, to: path)
-            print("\(task) -> \(path)")
+            written.append(path)
         }
+        return written
     }
 
     /// Writes an output atomically: as produced when the extension matches, else converted.
@@ -64,7 +80,7 @@ struct TaskInvocation {
         let target = URL(fileURLWithPath: path).pathExtension.lowercased()
         let same = source == target || Set([source, target]) == ["jpg", "jpeg"] || Set([source, target]) == ["tif", "tiff"]
         if same {
-            try Data(contentsOf: artifact.url).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(try Data(contentsOf: artifact.url), to: path)
         } else {
             guard artifact.kind == .image else {
                 throw TaskError("cannot write \(path): the output is a .\(source) file")

@@ -81,6 +81,10 @@ struct TrainCommand: ParsableCommand {
             try OutputPaths.requireWritableFolder(for: output)
             if let report { try OutputPaths.requireWritableFolder(for: report) }
             let trainer = try makeTrainer()
+            // A process killed while writing MODEL left its hidden temporary; this run owns MODEL now.
+            for file in AtomicFile.removeTemporaries(of: output) {
+                FileHandle.standardError.write(Data("singan train: removed \(file), left by an interrupted write\n".utf8))
+            }
             let printer = ProgressPrinter(logInterval: logInterval)
             trainer.progress = { printer.show($0) }
             trainer.shouldStop = { stop.received != nil }

@@ -9,16 +9,16 @@ final class DaemonHousekeepingTests: XCTestCase {
     func testStaleTemporariesAreRemovedAtStartAndUsersFilesKept() throws {
         let d = try DaemonHarness(pipelines: ["half": DaemonProcessTests.halve])
         let fm = FileManager.default
-        // As a `kill -9` leaves them, one per writer (see `StaleTemporaries`).
+        // As a `kill -9` leaves them (see `AtomicFile.isTemporary`), one per kind of write.
         let stale = [
             "outbox/half/.a_half.png.0F3A9C1B.tmp",  // VipsImage.save
-            "outbox/half/sub/.b_half.png.\(UUID().uuidString).tmp",  // a move across file systems
-            "failed/half/.c.png.error.txt.\(UUID().uuidString).tmp",  // an error report
-            "cache/models/key/checkpoints/.training.singan.4242.tmp",  // a training checkpoint
+            "outbox/half/sub/.b_half.png.9D2E4F01.tmp",  // a move across file systems
+            "failed/half/.c.png.error.txt.00AB12CD.tmp",  // an error report
+            "cache/models/key/checkpoints/.training.singan.7E3B0C55.tmp",  // a training checkpoint
         ]
         let kept = [
             "outbox/half/notes.tmp", "outbox/half/.hidden", "outbox/half/.photo.tmp", "outbox/half/.photo.png.draft.tmp",
-            "outbox/half/photo.png.0F3A9C1B.tmp", "done/half/a.png",
+            "outbox/half/photo.png.0F3A9C1B.tmp", "outbox/half/.photo.png.0f3a9c1b.tmp", "done/half/a.png",
             "inbox/half/.d.png.0F3A9C1B.tmp",  // the inbox holds users' files: never touched
         ]
         for path in stale + kept {

@@ -102,7 +102,7 @@ private struct MaybeTrains: TaskPlugin {
     static let summary = "Copies the image, training or not."
     static let parameters = ParameterSchema([.bool("train", default: false, "whether the run trains")])
     static let inputs = TaskInputs(image: .required)
-    static func trains(_ request: TaskRequest) -> Bool { request.parameters.bool("train") }
+    static let training = TrainingRule.whenTrue(parameter: "train")
 
     func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
         let url = context.outputURL("copy.png")

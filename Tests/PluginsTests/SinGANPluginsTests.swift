@@ -233,4 +233,20 @@ final class SinGANPluginsTests: XCTestCase {
             XCTAssertFalse(plugin.trains(try request(plugin, model: file, ["scale": .int(1)])), plugin.name)
         }
     }
+
+    func testTheListingSaysWhichRunsTrain() {
+        let blocks = PluginRegistry.standard.listing().components(separatedBy: "\n\n")
+        func trainsLine(_ task: String) -> String? {
+            let block = blocks.first { $0.hasPrefix("\(task) — ") }
+            return block?.split(separator: "\n").first { $0.hasPrefix("  trains: ") }.map(String.init)
+        }
+        let slot = " (takes a training slot of the daemon)"
+        XCTAssertEqual(trainsLine("train"), "  trains: always" + slot)
+        XCTAssertEqual(trainsLine("paint"), "  trains: when quantize is true" + slot)
+        XCTAssertEqual(trainsLine("superres"), "  trains: when no model is given" + slot)
+        for task in ["resize", "sample", "harmonize", "edit", "animate"] {
+            XCTAssertNotNil(blocks.first { $0.hasPrefix("\(task) — ") }, task)
+            XCTAssertNil(trainsLine(task), "\(task) never trains")
+        }
+    }
 }

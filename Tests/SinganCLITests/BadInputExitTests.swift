@@ -88,10 +88,10 @@ final class BadInputExitTests: XCTestCase {
         flipped[good.count - 5] ^= 0x01
         write("flipped.singan", flipped)
         for (name, reason) in [("truncated.singan", "truncated model file"), ("garbage.singan", "corrupt model file"),
-                               ("empty.singan", "truncated model file"), ("flipped.singan", "checksum"),
-                               ("missing.singan", "no such file")] {
+                               ("empty.singan", "truncated model file"), ("flipped.singan", "checksum")] {
             try assertRefused(["sample", name, "-o", "out", "-n", "2"], ["\(name): ", reason])
         }
+        try assertRefused(["sample", "missing.singan", "-o", "out", "-n", "2"], ["model missing.singan does not exist"])
         // --resume refuses the damaged checkpoint and leaves it as it was.
         let damaged = try bytes("truncated.singan")
         try assertRefused(["train", Singan.image, "-o", "truncated.singan", "--resume"] + Singan.tinyTraining(iterations: 2),
@@ -103,12 +103,14 @@ final class BadInputExitTests: XCTestCase {
         let model = try trainedModel()
         write("file.txt", Data("x".utf8))
         try assertRefused(["sample", model, "-o", "file.txt/out"], ["cannot write file.txt/out", "file.txt exists and is not a folder"])
-        try assertRefused(["sample", model, "-o", "out", "--start-scale", "2"], ["invalid start-scale", "0...1, got 2"])
-        try assertRefused(["sample", model, "-o", "out", "--scale-h", "0"], ["invalid scale-h/scale-v"])
+        try assertRefused(["sample", model, "-o", "out", "--start-scale", "2"], ["start scale 2 is out of range", "0...1"])
+        try assertRefused(["sample", model, "-o", "out", "--scale-h", "0"], ["parameter 'scale_h' must be in 0.1...10.0, got 0.0"])
+        try assertRefused(["sample", model, "-o", "out", "--seed", "4294967296"], ["parameter 'seed' must be in 0...2147483647"])
         // The same command with valid options writes its samples (so the refusals above are real).
         let r = try Singan.run(["sample", model, "-o", "out/deeper", "-n", "2", "--start-scale", "1"], in: folder)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("out/deeper").path).sorted(),
                        ["sample_000.png", "sample_001.png"])
+        XCTAssertEqual(r.stdout, "wrote 2 samples to out/deeper\n")
     }
 }

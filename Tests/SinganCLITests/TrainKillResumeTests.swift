@@ -57,6 +57,40 @@ final class TrainKillResumeTests: XCTestCase {
         XCTAssertNoThrow(try SinGANModel.load(from: folder.appendingPathComponent("model.singan").path))
     }
 
+    /// A `kill -9` while a checkpoint is written leaves its hidden temporary beside the model: a
+    /// fresh run and a `--resume` remove the model's own temporaries and nothing else.
+    func testTrainAndResumeRemoveStaleTemporariesOfTheirModelOnly() throws {
+        let stale = [".model.singan.0F3A9C1B.tmp", ".model.singan.DEADBEEF.tmp"]
+        let kept = [".other.tmp", ".model.singan.tmp", ".model.singan.draft.tmp", ".other.singan.0F3A9C1B.tmp",
+                    "model.singan.0F3A9C1B.tmp"]
+        func plant(_ names: [String]) {
+            for name in names {
+                XCTAssertTrue(FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data("x".utf8)))
+            }
+        }
+        var files: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted() }
+        plant(stale + kept)
+
+        // A fresh run, stopped by SIGTERM after its first iteration: it leaves a checkpoint.
+        let run = SinganProcess(["train", Singan.image, "-o", "model.singan"] + options, in: folder)
+        try run.start()
+        try run.waitForStderr("a first iteration", timeout: 60) { !progress(in: $0).isEmpty }
+        run.send(SIGTERM)
+        run.waitUntilExit()
+        XCTAssertEqual(run.status, 143, run.stderr)
+        for name in stale {
+            XCTAssertTrue(run.stderr.contains("/\(name), left by an interrupted write"), run.stderr)
+        }
+        XCTAssertEqual(files, (kept + ["model.singan"]).sorted(), "only the model's temporaries are removed")
+
+        plant([stale[0]])
+        let resumed = try Singan.run(["train", Singan.image, "-o", "model.singan", "--resume"] + options, in: folder)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resuming model.singan"), resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("/\(stale[0]), left by an interrupted write"), resumed.stderr)
+        XCTAssertEqual(files, (kept + ["model.singan"]).sorted(), "only the model's temporaries are removed")
+    }
+
     /// (scale 1-based, iteration) of every progress line of `singan train` in `text`.
     private func progress(in text: String) -> [(scale: Int, iteration: Int)] {
         text.split(separator: "\n").compactMap { line in
