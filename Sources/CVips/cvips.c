@@ -119,6 +119,15 @@ int cvips_page_count(VipsImage *image) {
     return vips_image_get_n_pages(image);
 }
 
+int cvips_frame_delays(VipsImage *image, int *delays, int capacity) {
+    int *array = NULL, n = 0;
+    if (!vips_image_get_typeof(image, "delay") || vips_image_get_array_int(image, "delay", &array, &n))
+        return 0;
+    for (int i = 0; i < n && i < capacity; i++)
+        delays[i] = array[i];
+    return n;
+}
+
 int cvips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space) {
     return vips_colourspace(in, out, space, NULL);
 }

@@ -40,6 +40,17 @@ public final class VipsImage: @unchecked Sendable {
     /// Loading always decodes the first frame only.
     public var pageCount: Int { Int(cvips_page_count(pointer)) }
 
+    /// The display time of each frame of an animation, in milliseconds (empty for still images).
+    /// WebP's encoder stores identical consecutive frames once, with their times added, so an
+    /// animation's total time is the robust measure of its length, not its frame count.
+    public var frameDelays: [Int] {
+        let count = Int(cvips_frame_delays(pointer, nil, 0))
+        guard count > 0 else { return [] }
+        var delays = [Int32](repeating: 0, count: count)
+        _ = cvips_frame_delays(pointer, &delays, Int32(count))
+        return delays.map(Int.init)
+    }
+
     var interpretation: VipsInterpretation { vips_image_get_interpretation(pointer) }
 
     /// Runs a libvips operation that writes one output image.

@@ -37,6 +37,9 @@ int cvips_decode(VipsImage *in, VipsImage **out);
 const char *cvips_loader_name(VipsImage *image);
 /* Number of pages (frames) the file has; 1 when unknown. */
 int cvips_page_count(VipsImage *image);
+/* The per-frame "delay" metadata of an animation (milliseconds); returns the frame count it
+   holds (0 if none), writing at most `capacity` values. */
+int cvips_frame_delays(VipsImage *image, int *delays, int capacity);
 
 int cvips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space);
 int cvips_cast(VipsImage *in, VipsImage **out, VipsBandFormat format);
