@@ -4,18 +4,7 @@ import XCTest
 
 /// `singan train` and `singan sample` on bad input: exit status 1, one line on stderr naming
 /// the file and the reason, and no output left behind.
-final class BadInputExitTests: XCTestCase {
-    private var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("singan-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
-
+final class BadInputExitTests: FolderTestCase {
     /// A finished 2-scale model trained for 2 iterations per scale, in the test's folder.
     private func trainedModel() throws -> String {
         let r = try Singan.run(["train", Singan.image, "-o", "good.singan"] + Singan.tinyTraining(iterations: 2), in: folder)

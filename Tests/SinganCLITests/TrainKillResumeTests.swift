@@ -4,18 +4,7 @@ import XCTest
 
 /// `singan train` killed with SIGKILL mid-scale loses at most 100 iterations (the checkpoint
 /// interval), and `--resume` then gives the model of an uninterrupted run, bit for bit.
-final class TrainKillResumeTests: XCTestCase {
-    private var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("singan-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
-
+final class TrainKillResumeTests: FolderTestCase {
     /// 2 scales of 250 iterations: checkpoints at iterations 100 and 200 of each scale.
     private let options = Singan.tinyTraining(iterations: 250) + ["--log-interval", "0"]
 
