@@ -1,4 +1,3 @@
-import ArgumentParser
 import COpenBLAS
 import Dispatch
 #if canImport(Glibc)

@@ -49,10 +49,7 @@ enum WinogradWeightGradient {
                     }
                 }
             }
-            for chunk in 1..<chunks {
-                let dui = du + chunk * uCount
-                for i in 0..<uCount { du[i] += dui[i] }
-            }
+            for chunk in 1..<chunks { Vector.accumulate(du + chunk * uCount, into: du, uCount) }
             transformBack(du, co: co, ci: ci, coP: coP, ciP: ciP, gw: gw)
         }
     }
