@@ -62,19 +62,19 @@ enum Winograd2x2 {
                          y: UnsafeMutablePointer<Float>) {
         let geometry = Geometry(n: n, h: h, w: w, pad: pad)
         let co = u.co, coP = u.coPadded
-        let vCount = 16 * ci * blockTiles, mCount = 16 * coP * blockTiles
+        let vLayout = TileLayout(tiles: blockTiles, rows: ci), mLayout = TileLayout(tiles: blockTiles, rows: coP)
+        let vCount = 16 * vLayout.eStride, mCount = 16 * mLayout.eStride
         let blocks = (geometry.groups + blockGroups - 1) / blockGroups
         ComputeThreads.parallelFor(blocks) { _, block in
             ScratchPool.shared.with(vCount + mCount) { scratch in
                 let v = scratch, m = scratch + vCount
                 let first = block * blockGroups
                 let groups = min(blockGroups, geometry.groups - first)
-                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v,
-                               layout: TileLayout(tiles: blockTiles, rows: ci))
+                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v, layout: vLayout)
                 let strips = (groups * groupTiles + 23) / 24
                 for e in 0..<16 {
-                    let ue = u.base + e * coP * ci, ve = v + e * ci * blockTiles
-                    let me = m + e * coP * blockTiles
+                    let ue = u.base + e * coP * ci, ve = v + e * vLayout.eStride
+                    let me = m + e * mLayout.eStride
                     for ob in 0..<(coP / 4) {
                         for strip in 0..<strips {
                             gemm4x24(ue + ob * ci * 4, ve + strip * 24, ldb: blockTiles, k: ci,
@@ -82,7 +82,7 @@ enum Winograd2x2 {
                         }
                     }
                 }
-                transformOutput(m, co: co, coPadded: coP, bias: bias, geometry, first: first,
+                transformOutput(m, layout: mLayout, co: co, bias: bias, geometry, first: first,
                                 count: groups, y: y)
             }
         }
@@ -110,11 +110,18 @@ enum Winograd2x2 {
     }
 
     /// The layout of a transformed block: [16][rows][tiles], one row of `tiles` floats per
-    /// channel and component e.
+    /// channel and component e, components `componentStride(rows * tiles)` floats apart.
     struct TileLayout {
         let tiles: Int, rows: Int
-        var eStride: Int { rows * tiles }
+        var eStride: Int { componentStride(rows * tiles) }
     }
+
+    /// The distance between the components of a transformed block that holds `floats` floats per
+    /// component: an odd number of 64-byte cache lines. A tile's 16 components are stored (and
+    /// read back) together, one per component; at a plain stride that is a multiple of 4 KiB
+    /// (48 tiles x 64 or 128 channels) all 16 fall into one set of the 8-way L1 cache and evict
+    /// each other.
+    static func componentStride(_ floats: Int) -> Int { ((floats + 15) / 16 | 1) * 16 }
 
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
     /// lane one tile. Channels are the outer loop so that consecutive groups of a tile row read
@@ -177,18 +184,18 @@ enum Winograd2x2 {
         }
     }
 
-    /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
-    /// [16][coPadded][blockTiles] buffer. Channels are the outer loop so that consecutive groups
-    /// write each output row sequentially.
-    static func transformOutput(_ m: UnsafePointer<Float>, co: Int, coPadded: Int,
+    /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`, from `m`
+    /// laid out by `layout` (rows: output channels). Channels are the outer loop so that
+    /// consecutive groups write each output row sequentially.
+    static func transformOutput(_ m: UnsafePointer<Float>, layout: TileLayout, co: Int,
                                 bias: UnsafePointer<Float>?, _ g: Geometry, first: Int, count: Int,
                                 y: UnsafeMutablePointer<Float>) {
         let origins = (0..<count).map { g.origin(first + $0) }
         for o in 0..<co {
             let beta = SIMD8<Float>(repeating: bias?[o] ?? 0)
             for (s, (b, row0, col0)) in origins.enumerated() {
-                outputTiles(UnsafeRawPointer(m + o * blockTiles + s * groupTiles),
-                            eStride: coPadded * blockTiles, bias: beta, g,
+                outputTiles(UnsafeRawPointer(m + o * layout.tiles + s * groupTiles),
+                            eStride: layout.eStride, bias: beta, g,
                             y: y + ((b * co + o) * g.ho + row0) * g.wo + col0,
                             rows: min(2, g.ho - row0), cols: min(16, g.wo - col0))
             }

@@ -24,7 +24,8 @@ enum WinogradWeightGradient {
         // Input rows padded to whole 3-row micro-kernel blocks (kept zero), o to whole vectors.
         let ciP = (ci + 2) / 3 * 3, coP = (co + 7) / 8 * 8
         let vLayout = Winograd2x2.TileLayout(tiles: blockTiles, rows: ciP)
-        let vCount = 16 * vLayout.eStride, mCount = 16 * blockTiles * coP, uCount = 16 * ciP * coP
+        let mStride = Winograd2x2.componentStride(blockTiles * coP)
+        let vCount = 16 * vLayout.eStride, mCount = 16 * mStride, uCount = 16 * ciP * coP
         let blocks = (geometry.groups + blockGroups - 1) / blockGroups
         let chunks = min(maxChunks, blocks)
         ScratchPool.shared.with(chunks * uCount) { du in
@@ -39,11 +40,12 @@ enum WinogradWeightGradient {
                         let groups = min(blockGroups, geometry.groups - first)
                         Winograd2x2.transformInput(x, ci: ci, geometry, first: first, count: groups,
                                                    v: v, layout: vLayout)
-                        transformGradient(gy, co: co, coP: coP, geometry, first: first, count: groups, m: m)
+                        transformGradient(gy, co: co, coP: coP, geometry, first: first, count: groups,
+                                          m: m, eStride: mStride)
                         // Tiles past the image's last one hold gy = 0, so they add nothing.
                         let tiles = groups * Winograd2x2.groupTiles
                         for e in 0..<16 {
-                            accumulate(v + e * vLayout.eStride, m + e * blockTiles * coP, tiles: tiles,
+                            accumulate(v + e * vLayout.eStride, m + e * mStride, tiles: tiles,
                                        ciP: ciP, coP: coP, into: dui + e * ciP * coP)
                         }
                     }
@@ -55,10 +57,11 @@ enum WinogradWeightGradient {
     }
 
     /// ∂M[e][8s + lane][o] = (A gy Aᵀ)[e] of the tile in `lane` of group `first + s`, for every
-    /// gradient channel o (8 at a time); gy reads as zero outside its planes.
+    /// gradient channel o (8 at a time), components `eStride` apart; gy reads as zero outside its
+    /// planes.
     static func transformGradient(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: Winograd2x2.Geometry,
-                                  first: Int, count: Int, m: UnsafeMutablePointer<Float>) {
-        let plane = g.ho * g.wo, eStride = blockTiles * coP
+                                  first: Int, count: Int, m: UnsafeMutablePointer<Float>, eStride: Int) {
+        let plane = g.ho * g.wo
         for s in 0..<count {
             let (b, row0, col0) = g.origin(first + s)
             for lane in 0..<Winograd2x2.groupTiles {
