@@ -29,11 +29,13 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CInotify", path: "Sources/CInotify",
                        providers: [.apt(["libinotifytools0-dev"])]),
+        // The prefetch instruction, which Swift cannot spell (a header, no library).
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
         // Fixed-argument wrappers around libvips' variadic operations.
         .target(name: "CVips", dependencies: ["CLibVips"], path: "Sources/CVips"),
 
         .target(name: "Vips", dependencies: ["CVips"]),
-        .target(name: "PyramidModel", dependencies: ["COpenBLAS", "Vips"], swiftSettings: fastMath),
+        .target(name: "PyramidModel", dependencies: ["COpenBLAS", "CPrefetch", "Vips"], swiftSettings: fastMath),
         .target(name: "Plugins", dependencies: ["PyramidModel", "Vips", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: fastMath),
         .target(name: "Daemon", dependencies: [

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Winograd F(2x2, 3x3) convolution: each 2x2 output tile costs 16 multiplies per input channel
 /// instead of 36 (2.25x fewer), at the price of input/output transforms that are adds only.
 ///
@@ -123,6 +125,11 @@ enum Winograd2x2 {
     /// each other.
     static func componentStride(_ floats: Int) -> Int { ((floats + 15) / 16 | 1) * 16 }
 
+    /// How many channels ahead the transforms prefetch. Each channel's part of a block is a few
+    /// short rows (4 x 18 floats per group) in planes 180 KB apart, too short for the hardware
+    /// prefetcher to pick up: without hints every cache line is a miss to L3 or memory.
+    static let prefetchDistance = 2
+
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
     /// lane one tile. Channels are the outer loop so that consecutive groups of a tile row read
     /// each input row sequentially.
@@ -131,6 +138,13 @@ enum Winograd2x2 {
         let origins = (0..<count).map { g.origin(first + $0) }
         for c in 0..<ci {
             for (s, (b, row0, col0)) in origins.enumerated() {
+                if c + prefetchDistance < ci {
+                    let ahead = x + (b * ci + c + prefetchDistance) * g.h * g.w + (row0 - g.pad) * g.w + col0 - g.pad
+                    for r in 0..<4 {
+                        prefetch_for_read(ahead + r * g.w)
+                        prefetch_for_read(ahead + r * g.w + 17)
+                    }
+                }
                 inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
                            v: UnsafeMutableRawPointer(v + c * layout.tiles + s * groupTiles),
                            eStride: layout.eStride)
