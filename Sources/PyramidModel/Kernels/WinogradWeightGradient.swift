@@ -24,7 +24,7 @@ enum WinogradWeightGradient {
         // Input rows padded to whole 3-row micro-kernel blocks (kept zero), o to whole vectors.
         let ciP = (ci + 2) / 3 * 3, coP = (co + 7) / 8 * 8
         let vLayout = Winograd2x2.TileLayout(tiles: blockTiles, rows: ciP)
-        let mStride = Winograd2x2.componentStride(blockTiles * coP)
+        let mStride = MicroKernel.componentStride(blockTiles * coP)
         let vCount = 16 * vLayout.eStride, mCount = 16 * mStride, uCount = 16 * ciP * coP
         let blocks = (geometry.groups + blockGroups - 1) / blockGroups
         let chunks = min(maxChunks, blocks)
