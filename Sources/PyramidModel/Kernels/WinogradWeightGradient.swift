@@ -62,13 +62,15 @@ enum WinogradWeightGradient {
     static func transformGradient(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: Winograd2x2.Geometry,
                                   first: Int, count: Int, m: UnsafeMutablePointer<Float>, eStride: Int) {
         let plane = g.ho * g.wo
-        for s in 0..<count {
-            let (b, row0, col0) = g.origin(first + s)
-            for lane in 0..<Winograd2x2.groupTiles {
-                let col = col0 + 2 * lane
-                let tile = UnsafeMutableRawPointer(m + (s * Winograd2x2.groupTiles + lane) * coP)
-                let inside = row0 + 2 <= g.ho && col + 2 <= g.wo
-                for o in stride(from: 0, to: coP, by: 8) {
+        let origins = (0..<count).map { g.origin(first + $0) }
+        // Channels outside: the tiles of one block read 2 rows of 8 planes at a time, a few pages
+        // and streams, where channels inside would touch all planes for every tile.
+        for o in stride(from: 0, to: coP, by: 8) {
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                for lane in 0..<Winograd2x2.groupTiles {
+                    let col = col0 + 2 * lane
+                    let tile = UnsafeMutableRawPointer(m + (s * Winograd2x2.groupTiles + lane) * coP)
+                    let inside = row0 + 2 <= g.ho && col + 2 <= g.wo
                     // gy[·, row0 + p, col + q] of channels o..<o+8.
                     @inline(__always) func gather(_ p: Int, _ q: Int) -> SIMD8<Float> {
                         var r = SIMD8<Float>()
