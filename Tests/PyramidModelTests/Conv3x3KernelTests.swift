@@ -63,6 +63,12 @@ final class Conv3x3KernelTests: XCTestCase {
             var got = [Float](repeating: .nan, count: want.count)
             Conv3x3.weightGradient(x: x, n: s.n, ci: s.ci, h: s.h, w: s.w, gy: gy, co: s.co, gw: &got)
             assertClose(got, want, scale: s.n * ho * wo, "weightGradient \(s)")
+            for tile in [WinogradTile.f2x2, .f4x4] {
+                got = [Float](repeating: .nan, count: want.count)
+                WinogradWeightGradient.compute(x: x, n: s.n, ci: s.ci, h: s.h, w: s.w, gy: gy, co: s.co,
+                                               gw: &got, tile: tile)
+                assertClose(got, want, scale: s.n * ho * wo, "weightGradient \(s) \(tile)")
+            }
         }
     }
 
@@ -72,9 +78,11 @@ final class Conv3x3KernelTests: XCTestCase {
         let (n, ci, co, h, w) = (2, 40, 20, 67, 150)
         let x = rng.floats(n * ci * h * w), gy = rng.floats(n * co * (h - 2) * (w - 2))
         let want = Direct.weightGradient(x, n: n, ci: ci, h: h, w: w, gy, co: co)
-        var got = [Float](repeating: .nan, count: want.count)
-        Conv3x3.weightGradient(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: &got)
-        assertClose(got, want, scale: n * (h - 2) * (w - 2), "weightGradient, larger image")
+        for tile in [WinogradTile.f2x2, .f4x4] {
+            var got = [Float](repeating: .nan, count: want.count)
+            WinogradWeightGradient.compute(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: &got, tile: tile)
+            assertClose(got, want, scale: n * (h - 2) * (w - 2), "weightGradient, larger image, \(tile)")
+        }
         let wt = rng.floats(co * ci * 9)
         let wantY = Direct.forward(x, n: n, ci: ci, h: h, w: w, wt, co: co, bias: nil)
         for tile in [WinogradTile.f2x2, .f4x4] {
@@ -109,11 +117,13 @@ final class Conv3x3KernelTests: XCTestCase {
             XCTAssertLessThan(errors.1, bound, "\(tile)")
         }
         let wantGw = Direct.weightGradient(x, n: 1, ci: ci, h: h, w: w, gy, co: co)
-        var gw = [Float](repeating: .nan, count: wantGw.count)
-        Conv3x3.weightGradient(x: x, n: 1, ci: ci, h: h, w: w, gy: gy, co: co, gw: &gw)
-        let error = relativeError(gw, wantGw)
-        print("Winograd relative error (weight gradient): \(error)")
-        XCTAssertLessThan(error, 1e-6)
+        for tile in [WinogradTile.f2x2, .f4x4] {
+            var gw = [Float](repeating: .nan, count: wantGw.count)
+            WinogradWeightGradient.compute(x: x, n: 1, ci: ci, h: h, w: w, gy: gy, co: co, gw: &gw, tile: tile)
+            let error = relativeError(gw, wantGw)
+            print("Winograd \(tile) relative error (weight gradient): \(error)")
+            XCTAssertLessThan(error, tile == .f2x2 ? 1e-6 : 1e-5, "\(tile)")
+        }
     }
 
     /// <conv(x, w), gy> = <x, inputGradient(gy, w)> = <w, weightGradient(x, gy)>.

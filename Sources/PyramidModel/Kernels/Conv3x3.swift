@@ -47,7 +47,8 @@ public enum Conv3x3 {
         gw: UnsafeMutablePointer<Float>
     ) {
         precondition(h >= 3 && w >= 3, "Conv3x3.weightGradient: input \(h)x\(w) is smaller than 3x3")
-        WinogradWeightGradient.compute(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: gw)
+        WinogradWeightGradient.compute(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: gw,
+                                       tile: WinogradTile.choose(ci: ci, co: co))
     }
 
     /// The valid 3x3 convolution of x padded by `pad`, through Winograd F(2x2, 3x3) or F(4x4, 3x3).

@@ -18,15 +18,45 @@ enum WinogradWeightGradient {
     static let blockTiles = blockGroups * Winograd2x2.groupTiles
     static let maxChunks = 8
 
+    /// gw = Σ over the batch of the correlation of x with gy, through F(2x2) or F(4x4) tiles.
     static func compute(x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int,
-                        gy: UnsafePointer<Float>, co: Int, gw: UnsafeMutablePointer<Float>) {
-        let geometry = Winograd2x2.Geometry(n: n, h: h, w: w, pad: 0)
+                        gy: UnsafePointer<Float>, co: Int, gw: UnsafeMutablePointer<Float>,
+                        tile: WinogradTile) {
         // Input rows padded to whole 3-row micro-kernel blocks (kept zero), o to whole vectors.
         let ciP = (ci + 2) / 3 * 3, coP = (co + 7) / 8 * 8
-        let vLayout = Winograd2x2.TileLayout(tiles: blockTiles, rows: ciP)
+        let vStride = MicroKernel.componentStride(ciP * blockTiles)
         let mStride = MicroKernel.componentStride(blockTiles * coP)
-        let vCount = 16 * vLayout.eStride, mCount = 16 * mStride, uCount = 16 * ciP * coP
-        let blocks = (geometry.groups + blockGroups - 1) / blockGroups
+        switch tile {
+        case .f2x2:
+            let geometry = Winograd2x2.Geometry(n: n, h: h, w: w, pad: 0)
+            let vLayout = Winograd2x2.TileLayout(tiles: blockTiles, rows: ciP)
+            reduce(components: 16, groups: geometry.groups, ciP: ciP, coP: coP, vStride: vStride,
+                   mStride: mStride, transforms: { first, count, v, m in
+                Winograd2x2.transformInput(x, ci: ci, geometry, first: first, count: count, v: v, layout: vLayout)
+                transformGradient(gy, co: co, coP: coP, geometry, first: first, count: count,
+                                  m: m, eStride: mStride)
+            }, back: { du in transformBack(du, co: co, ci: ci, coP: coP, ciP: ciP, gw: gw) })
+        case .f4x4:
+            let geometry = Winograd4x4.Geometry(n: n, h: h, w: w, pad: 0)
+            reduce(components: 36, groups: geometry.groups, ciP: ciP, coP: coP, vStride: vStride,
+                   mStride: mStride, transforms: { first, count, v, m in
+                Winograd4x4.transformInput(x, ci: ci, geometry, first: first, count: count, v: v, eStride: vStride)
+                transformGradient4x4(gy, co: co, coP: coP, geometry, first: first, count: count,
+                                     m: m, eStride: mStride)
+            }, back: { du in transformBack4x4(du, co: co, ci: ci, coP: coP, ciP: ciP, gw: gw) })
+        }
+    }
+
+    /// ∂L/∂U[e][c][o] summed over all tile groups, in `maxChunks` chunks reduced in a fixed order,
+    /// then handed to `back`. `transforms(first, count, v, m)` fills V ([e][c][tile], components
+    /// `vStride` apart) and ∂M ([e][tile][o], `mStride` apart) for groups first ..< first + count.
+    private static func reduce(
+        components: Int, groups: Int, ciP: Int, coP: Int, vStride: Int, mStride: Int,
+        transforms: (_ first: Int, _ count: Int, _ v: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>) -> Void,
+        back: (UnsafePointer<Float>) -> Void
+    ) {
+        let vCount = components * vStride, mCount = components * mStride, uCount = components * ciP * coP
+        let blocks = (groups + blockGroups - 1) / blockGroups
         let chunks = min(maxChunks, blocks)
         ScratchPool.shared.with(chunks * uCount) { du in
             ComputeThreads.parallelFor(chunks) { _, chunk in
@@ -37,22 +67,19 @@ enum WinogradWeightGradient {
                     v.update(repeating: 0, count: vCount)
                     for block in (blocks * chunk / chunks)..<(blocks * (chunk + 1) / chunks) {
                         let first = block * blockGroups
-                        let groups = min(blockGroups, geometry.groups - first)
-                        Winograd2x2.transformInput(x, ci: ci, geometry, first: first, count: groups,
-                                                   v: v, layout: vLayout)
-                        transformGradient(gy, co: co, coP: coP, geometry, first: first, count: groups,
-                                          m: m, eStride: mStride)
+                        let count = min(blockGroups, groups - first)
+                        transforms(first, count, v, m)
                         // Tiles past the image's last one hold gy = 0, so they add nothing.
-                        let tiles = groups * Winograd2x2.groupTiles
-                        for e in 0..<16 {
-                            accumulate(v + e * vLayout.eStride, m + e * mStride, tiles: tiles,
+                        let tiles = count * Winograd2x2.groupTiles
+                        for e in 0..<components {
+                            accumulate(v + e * vStride, m + e * mStride, tiles: tiles,
                                        ciP: ciP, coP: coP, into: dui + e * ciP * coP)
                         }
                     }
                 }
             }
             for chunk in 1..<chunks { Vector.accumulate(du + chunk * uCount, into: du, uCount) }
-            transformBack(du, co: co, ci: ci, coP: coP, ciP: ciP, gw: gw)
+            back(du)
         }
     }
 
@@ -187,6 +214,87 @@ enum WinogradWeightGradient {
                 dst[0] = k0.0; dst[1] = k1.0; dst[2] = k2.0
                 dst[3] = k0.1; dst[4] = k1.1; dst[5] = k2.1
                 dst[6] = k0.2; dst[7] = k1.2; dst[8] = k2.2
+            }
+        }
+    }
+
+    /// ∂M[e][8s + lane][o] = (A gy Aᵀ)[e] (6x6 from the tile's 4x4 of gy) for F(4x4) tiles, with
+    /// A = Aᵀᵀ of `Winograd4x4`: rows (1 0 0 0), (1 1 1 1), (1 -1 1 -1), (1 2 4 8), (1 -2 4 -8),
+    /// (0 0 0 1). Loops as `transformGradient`.
+    static func transformGradient4x4(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: Winograd4x4.Geometry,
+                                     first: Int, count: Int, m: UnsafeMutablePointer<Float>, eStride: Int) {
+        let plane = g.ho * g.wo
+        let origins = (0..<count).map { g.origin(first + $0) }
+        let two = SIMD8<Float>(repeating: 2), four = SIMD8<Float>(repeating: 4), eight = SIMD8<Float>(repeating: 8)
+        typealias Six = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+        @inline(__always) func transform(_ g0: SIMD8<Float>, _ g1: SIMD8<Float>, _ g2: SIMD8<Float>,
+                                         _ g3: SIMD8<Float>) -> Six {
+            let s02 = g0 + g2, s13 = g1 + g3, t0 = g0 + four * g2, t1 = two * g1 + eight * g3
+            return (g0, s02 + s13, s02 - s13, t0 + t1, t0 - t1, g3)
+        }
+        for o in stride(from: 0, to: coP, by: 8) {
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                for lane in 0..<Winograd4x4.groupTiles {
+                    let col = col0 + 4 * lane
+                    let tile = UnsafeMutableRawPointer(m + (s * Winograd4x4.groupTiles + lane) * coP)
+                    let inside = row0 + 4 <= g.ho && col + 4 <= g.wo
+                    // gy[·, row0 + p, col + q] of channels o..<o+8.
+                    @inline(__always) func gather(_ p: Int, _ q: Int) -> SIMD8<Float> {
+                        var r = SIMD8<Float>()
+                        guard inside || (row0 + p < g.ho && col + q < g.wo) else { return r }
+                        let at = gy + (b * co + o) * plane + (row0 + p) * g.wo + col + q
+                        for k in 0..<min(8, co - o) { r[k] = at[k * plane] }
+                        return r
+                    }
+                    // A along columns for each of the 4 rows, then along rows for each column j.
+                    @inline(__always) func row(_ p: Int) -> Six {
+                        transform(gather(p, 0), gather(p, 1), gather(p, 2), gather(p, 3))
+                    }
+                    var rows = (row(0), row(1), row(2), row(3))
+                    withUnsafeBytes(of: &rows) { raw in
+                        for j in 0..<6 {
+                            @inline(__always) func at(_ p: Int) -> SIMD8<Float> {
+                                raw.load(fromByteOffset: 32 * (6 * p + j), as: SIMD8<Float>.self)
+                            }
+                            let c = transform(at(0), at(1), at(2), at(3))
+                            @inline(__always) func put(_ i: Int, _ value: SIMD8<Float>) {
+                                tile.storeBytes(of: value, toByteOffset: 4 * ((6 * i + j) * eStride + o),
+                                                as: SIMD8<Float>.self)
+                            }
+                            put(0, c.0); put(1, c.1); put(2, c.2); put(3, c.3); put(4, c.4); put(5, c.5)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// gw[o, c] = Gᵀ du[·, c, o] G for F(4x4)'s 6x3 G (`Winograd4x4`):
+    /// Gᵀ u = (u0/4 - (u1 + u2)/6 + (u3 + u4)/24,  (u2 - u1)/6 + (u3 - u4)/12,
+    ///         (u3 + u4 - u1 - u2)/6 + u5).
+    static func transformBack4x4(_ du: UnsafePointer<Float>, co: Int, ci: Int, coP: Int, ciP: Int,
+                                 gw: UnsafeMutablePointer<Float>) {
+        let eStride = ciP * coP
+        @inline(__always) func combine(_ u: SIMD8<Float>) -> SIMD4<Float> {
+            let s12 = u[1] + u[2], s34 = u[3] + u[4]
+            return SIMD4(u[0] / 4 - s12 / 6 + s34 / 24, (u[2] - u[1]) / 6 + (u[3] - u[4]) / 12,
+                         (s34 - s12) / 6 + u[5], 0)
+        }
+        for o in 0..<co {
+            for c in 0..<ci {
+                let src = du + c * coP + o
+                // Gᵀ along j for each row i (lane b of column b), then along i.
+                @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
+                    var u = SIMD8<Float>()
+                    for j in 0..<6 { u[j] = src[(6 * i + j) * eStride] }
+                    return combine(u)
+                }
+                let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
+                let dst = gw + (o * ci + c) * 9
+                for b in 0..<3 {
+                    let k = combine(SIMD8(r0[b], r1[b], r2[b], r3[b], r4[b], r5[b], 0, 0))
+                    dst[b] = k[0]; dst[3 + b] = k[1]; dst[6 + b] = k[2]
+                }
             }
         }
     }
