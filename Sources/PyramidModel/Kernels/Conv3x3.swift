@@ -5,9 +5,10 @@
 /// Every function overwrites its output buffer. Shapes:
 /// - x: [n, ci, h, w], weight: [co, ci, 3, 3], y: [n, co, h-2, w-2]
 ///
-/// All three run Winograd convolutions: `forward` and `inputGradient` F(2x2, 3x3) or F(4x4, 3x3)
-/// by channel count (`Winograd2x2`, `Winograd4x4`, `WinogradTile`), `weightGradient` the transpose
-/// of F(2x2, 3x3) (`WinogradWeightGradient`), on `ComputeThreads.count` threads of their own;
+/// All three run Winograd convolutions, F(2x2, 3x3) or F(4x4, 3x3) by channel count
+/// (`WinogradTile`): `forward` and `inputGradient` through `Winograd2x2` / `Winograd4x4`,
+/// `weightGradient` through their transpose (`WinogradWeightGradient`), on
+/// `ComputeThreads.count` threads of their own;
 /// none of them calls BLAS, so no OpenBLAS threads compete with them.
 public enum Conv3x3 {
     /// y = conv(x, weight) (+ bias per output channel).
@@ -39,8 +40,8 @@ public enum Conv3x3 {
     /// gw = sum over the batch of the correlation of x with gy: the gradient of `forward`
     /// with respect to the weight. x: [n, ci, h, w], gy: [n, co, h-2, w-2], gw: [co, ci, 3, 3].
     ///
-    /// Winograd's transpose (`WinogradWeightGradient`): 2.25x fewer multiplies than the direct
-    /// reduction it replaced, 1.6-1.8x less CPU time (BENCHMARKS.md).
+    /// Winograd's transpose (`WinogradWeightGradient`): 2.25x (F(2x2)) or 4x (F(4x4)) fewer
+    /// multiplies than the direct reduction.
     public static func weightGradient(
         x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int,
         gy: UnsafePointer<Float>, co: Int,

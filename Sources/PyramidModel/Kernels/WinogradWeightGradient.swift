@@ -1,18 +1,19 @@
-/// The weight gradient of the 3x3 convolution through Winograd F(2x2, 3x3), the transpose of the
+/// The weight gradient of the 3x3 convolution through Winograd tiles, the transpose of the
 /// forward's algebra: with M = U ⊙ V and Y = Aᵀ M A per tile,
-///   ∂L/∂M = A gy Aᵀ (4x4 from each 2x2 tile of gy),
-///   ∂L/∂U_e[o, c] = Σ_tiles ∂M_e[o, tile] · V_e[c, tile]   (16 matrix products, K = tiles),
-///   gw[o, c] = Gᵀ ∂L/∂U[o, c] G                           (3x3 from 4x4).
-/// 16 multiplies per tile and channel pair instead of the direct reduction's 36 (2.25x fewer).
+///   ∂L/∂M = A gy Aᵀ (4x4 from each 2x2 tile of gy in F(2x2), 6x6 from 4x4 in F(4x4)),
+///   ∂L/∂U_e[o, c] = Σ_tiles ∂M_e[o, tile] · V_e[c, tile]   (16 or 36 matrix products, K = tiles),
+///   gw[o, c] = Gᵀ ∂L/∂U[o, c] G                           (3x3 from 4x4 or 6x6).
+/// Per output and channel pair: 4 (F(2x2)) or 2.25 (F(4x4)) multiplies instead of the direct
+/// reduction's 9. `Conv3x3` picks the tiling with `WinogradTile`, as for the forward.
 ///
 /// The products run as outer products (like the forward's `gemm4x24`), so the reduction over tiles
 /// stays in registers: V keeps the forward's layout [e][c][tile] and gives broadcasts, ∂M is laid
 /// out [e][tile][o] and gives vectors along o. That layout is cheap to build because the gradient
-/// transform is tiny: one tile's 2x2 of gy for 8 channels at once.
+/// transform is small: one tile of gy for 8 channels at once.
 ///
 /// Tiles are split into a fixed number of chunks, each reduced into its own ∂L/∂U and summed in a
 /// fixed order at the end, so results do not depend on the thread count. Within a chunk, tiles go
-/// in blocks of `blockTiles` whose transforms stay in a core's L2 cache.
+/// in blocks of `blockTiles`.
 enum WinogradWeightGradient {
     static let blockGroups = 6
     static let blockTiles = blockGroups * Winograd2x2.groupTiles
