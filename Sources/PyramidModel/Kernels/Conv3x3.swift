@@ -77,16 +77,17 @@ public enum Conv3x3 {
     }
 }
 
-/// The output tile of the Winograd forward and input-gradient convolutions.
+/// The output tile of the Winograd convolutions (forward, input gradient and weight gradient).
 enum WinogradTile {
     /// F(2x2, 3x3): 2.25x fewer multiplies than direct, light transforms.
     case f2x2
     /// F(4x4, 3x3): 4x fewer multiplies, heavier transforms.
     case f4x4
 
-    /// F(4x4) from 64 channels on: measured side by side (BENCHMARKS.md), it takes 20% less time
-    /// than F(2x2) at 128 channels, 4% less at 64, and 10% more at 32, where its heavier
-    /// transforms outweigh the products.
+    /// F(4x4) from 64 channels on. Measured side by side (BENCHMARKS.md), its forward takes 20%
+    /// less time than F(2x2)'s at 128 channels, 4% less at 64, and 10% more at 32 on small images,
+    /// where its heavier transforms and wider tile groups outweigh the products; its weight
+    /// gradient 22-29% less at 64 and 128 channels.
     static func choose(ci: Int, co: Int) -> WinogradTile {
         min(ci, co) >= 64 ? .f4x4 : .f2x2
     }

@@ -80,7 +80,7 @@ enum Winograd2x2 {
                     for ob in 0..<(coP / 4) {
                         for strip in 0..<strips {
                             MicroKernel.gemm4x24(ue + ob * ci * 4, ve + strip * 24, ldb: blockTiles, k: ci,
-                                     me + ob * 4 * blockTiles + strip * 24, ldc: blockTiles)
+                                                 me + ob * 4 * blockTiles + strip * 24, ldc: blockTiles)
                         }
                     }
                 }

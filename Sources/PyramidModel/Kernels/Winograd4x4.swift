@@ -51,7 +51,7 @@ enum Winograd4x4 {
     /// U = G g Gᵀ for every (output, input) channel pair. With `transposed`, the filter of the
     /// transposed convolution: g'[c, o] = rot180(weight[o, c]), so `weight` is [ci, co, 3, 3].
     /// Pairs go in the order of U's rows, so each component is written sequentially.
-    @inline(never)
+    @inline(never)  // its own symbol in profiles; called once per convolution
     static func transformFilters(_ weight: UnsafePointer<Float>, co: Int, ci: Int,
                                  transposed: Bool, into u: Filters) {
         u.base.update(repeating: 0, count: Filters.count(co: co, ci: ci))
@@ -134,7 +134,7 @@ enum Winograd4x4 {
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
     /// lane one tile; `v` is a [36][ci][blockTiles] buffer. Channels are the outer loop so that
     /// consecutive groups of a tile row read each input row sequentially.
-    @inline(never)
+    @inline(never)  // its own symbol in profiles; called once per block
     static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: Geometry, first: Int,
                                count: Int, v: UnsafeMutablePointer<Float>, eStride: Int) {
         let origins = (0..<count).map { g.origin(first + $0) }
@@ -243,7 +243,7 @@ enum Winograd4x4 {
     /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
     /// [36][coPadded][blockTiles] buffer, components `eStride` apart. Channels are the outer loop
     /// so that consecutive groups write each output row sequentially.
-    @inline(never)
+    @inline(never)  // its own symbol in profiles; called once per block
     static func transformOutput(_ m: UnsafePointer<Float>, co: Int, eStride: Int,
                                 bias: UnsafePointer<Float>?, _ g: Geometry, first: Int, count: Int,
                                 y: UnsafeMutablePointer<Float>) {

@@ -71,7 +71,7 @@ enum WinogradWeightGradient {
                         let count = min(blockGroups, groups - first)
                         transforms(first, count, v, m)
                         // Tiles past the image's last one hold gy = 0, so they add nothing.
-                        let tiles = count * Winograd2x2.groupTiles
+                        let tiles = count * Winograd2x2.groupTiles  // 8 tiles a group in both tilings
                         for e in 0..<components {
                             accumulate(v + e * vStride, m + e * mStride, tiles: tiles,
                                        ciP: ciP, coP: coP, into: dui + e * ciP * coP)
