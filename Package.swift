@@ -50,8 +50,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fastMath),
 
-        .testTarget(name: "VipsTests", dependencies: ["Vips"], resources: [.copy("Resources")]),
-        .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel"],
+        // Seeded random numbers shared by the test targets.
+        .target(name: "SeededRandom", path: "Tests/SeededRandom"),
+        .testTarget(name: "VipsTests", dependencies: ["Vips", "SeededRandom"], resources: [.copy("Resources")]),
+        .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel", "SeededRandom"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "PyramidModel", "Vips"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),

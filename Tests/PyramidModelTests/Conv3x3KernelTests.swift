@@ -1,4 +1,5 @@
 import Dispatch
+import SeededRandom
 @testable import PyramidModel
 import XCTest
 
@@ -12,7 +13,7 @@ final class Conv3x3KernelTests: XCTestCase {
     ]
 
     func testForwardMatchesDirectLoops() {
-        var rng = SplitMix(seed: 1)
+        var rng = SplitMix64(seed: 1)
         for s in shapes {
             let x = rng.floats(s.n * s.ci * s.h * s.w), wt = rng.floats(s.co * s.ci * 9)
             let bias = rng.floats(s.co)
@@ -38,7 +39,7 @@ final class Conv3x3KernelTests: XCTestCase {
     }
 
     func testInputGradientMatchesDirectLoops() {
-        var rng = SplitMix(seed: 2)
+        var rng = SplitMix64(seed: 2)
         for s in shapes {
             let ho = s.h - 2, wo = s.w - 2
             let gy = rng.floats(s.n * s.co * ho * wo), wt = rng.floats(s.co * s.ci * 9)
@@ -55,7 +56,7 @@ final class Conv3x3KernelTests: XCTestCase {
     }
 
     func testWeightGradientMatchesDirectLoops() {
-        var rng = SplitMix(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for s in shapes {
             let ho = s.h - 2, wo = s.w - 2
             let x = rng.floats(s.n * s.ci * s.h * s.w), gy = rng.floats(s.n * s.co * ho * wo)
@@ -74,7 +75,7 @@ final class Conv3x3KernelTests: XCTestCase {
 
     /// A larger image: many row chunks, several channel blocks and Winograd blocks per image.
     func testLargerImage() {
-        var rng = SplitMix(seed: 4)
+        var rng = SplitMix64(seed: 4)
         let (n, ci, co, h, w) = (2, 40, 20, 67, 150)
         let x = rng.floats(n * ci * h * w), gy = rng.floats(n * co * (h - 2) * (w - 2))
         let want = Direct.weightGradient(x, n: n, ci: ci, h: h, w: w, gy, co: co)
@@ -97,7 +98,7 @@ final class Conv3x3KernelTests: XCTestCase {
     /// to the largest output. Measured: F(2x2) about 3e-7, near float32 rounding; F(4x4) 5-7e-6,
     /// the price of its larger transform coefficients (up to 8 and 1/24).
     func testWinogradErrorStaysNearRounding() {
-        var rng = SplitMix(seed: 6)
+        var rng = SplitMix64(seed: 6)
         let (ci, co, h, w) = (64, 64, 40, 52)
         let x = rng.floats(ci * h * w), wt = rng.floats(co * ci * 9), gy = rng.floats(co * (h - 2) * (w - 2))
         func relativeError(_ got: [Float], _ want: [Float]) -> Float {
@@ -128,7 +129,7 @@ final class Conv3x3KernelTests: XCTestCase {
 
     /// <conv(x, w), gy> = <x, inputGradient(gy, w)> = <w, weightGradient(x, gy)>.
     func testTranspositionIdentities() {
-        var rng = SplitMix(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for s in shapes {
             let ho = s.h - 2, wo = s.w - 2
             let x = rng.floats(s.n * s.ci * s.h * s.w), wt = rng.floats(s.co * s.ci * 9)
@@ -146,7 +147,7 @@ final class Conv3x3KernelTests: XCTestCase {
 
     /// Concurrent calls share the scratch pool: results must not mix.
     func testConcurrentCallsAgree() {
-        var rng = SplitMix(seed: 6)
+        var rng = SplitMix64(seed: 6)
         let (n, ci, co, h, w) = (1, 24, 20, 30, 45)
         let x = rng.floats(n * ci * h * w), wt = rng.floats(co * ci * 9)
         let want = Direct.forward(x, n: n, ci: ci, h: h, w: w, wt, co: co, bias: nil)
@@ -242,23 +243,5 @@ enum Direct {
             } } }
         } } } }
         return gw.map { Float($0) }
-    }
-}
-
-/// A small deterministic generator of uniform floats in [-1, 1).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func floats(_ count: Int) -> [Float] {
-        (0..<count).map { _ in Float(next() >> 40) / Float(1 << 23) - 1 }
     }
 }
