@@ -58,20 +58,16 @@ public enum Conv3x3 {
         weight: UnsafePointer<Float>, co: Int, transposed: Bool, bias: UnsafePointer<Float>?,
         y: UnsafeMutablePointer<Float>, tile: WinogradTile? = nil
     ) {
-        switch tile ?? WinogradTile.choose(ci: ci, co: co) {
-        case .f2x2:
-            ScratchPool.shared.with(Winograd2x2.Filters.count(co: co, ci: ci)) { base in
-                let filters = Winograd2x2.Filters(base: base, co: co, ci: ci)
+        let tile = tile ?? WinogradTile.choose(ci: ci, co: co)
+        ScratchPool.shared.with(WinogradFilters.count(components: tile.components, co: co, ci: ci)) { base in
+            let filters = WinogradFilters(base: base, components: tile.components, co: co, ci: ci)
+            switch tile {
+            case .f2x2:
                 Winograd2x2.transformFilters(weight, co: co, ci: ci, transposed: transposed, into: filters)
-                Winograd2x2.convolve(x: x, n: n, ci: ci, h: h, w: w, pad: pad, filters: filters,
-                                     bias: bias, y: y)
-            }
-        case .f4x4:
-            ScratchPool.shared.with(Winograd4x4.Filters.count(co: co, ci: ci)) { base in
-                let filters = Winograd4x4.Filters(base: base, co: co, ci: ci)
+                Winograd2x2.convolve(x: x, n: n, ci: ci, h: h, w: w, pad: pad, filters: filters, bias: bias, y: y)
+            case .f4x4:
                 Winograd4x4.transformFilters(weight, co: co, ci: ci, transposed: transposed, into: filters)
-                Winograd4x4.convolve(x: x, n: n, ci: ci, h: h, w: w, pad: pad, filters: filters,
-                                     bias: bias, y: y)
+                Winograd4x4.convolve(x: x, n: n, ci: ci, h: h, w: w, pad: pad, filters: filters, bias: bias, y: y)
             }
         }
     }
@@ -83,6 +79,14 @@ enum WinogradTile {
     case f2x2
     /// F(4x4, 3x3): 4x fewer multiplies, heavier transforms.
     case f4x4
+
+    /// Transform components per tile: (2 + 2)² or (4 + 2)².
+    var components: Int {
+        switch self {
+        case .f2x2: Winograd2x2.components
+        case .f4x4: Winograd4x4.components
+        }
+    }
 
     /// F(4x4) from 64 channels on. Measured side by side (BENCHMARKS.md), its forward takes 20%
     /// less time than F(2x2)'s at 128 channels, 4% less at 64, and 10% more at 32 on small images,

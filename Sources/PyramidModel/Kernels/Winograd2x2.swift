@@ -7,31 +7,16 @@ import CPrefetch
 ///   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
 ///   Aᵀ = [1 1 1 0; 0 1 -1 -1].
 /// Summed over input channels, the 16 elementwise products become 16 independent matrix products
-/// M_e[co, tiles] = U_e[co, ci] · V_e[ci, tiles]. Tiles are processed in blocks of `blockTiles`
-/// so that V and M of one block stay in a core's L2 cache; workers take blocks one at a time.
-/// Blocks of 24 and 96 tiles measured 5-15% slower than 48 (BENCHMARKS.md).
+/// M_e[co, tiles] = U_e[co, ci] · V_e[ci, tiles], run block by block by `WinogradBlocks`.
 enum Winograd2x2 {
-    /// The transforms give each tile one SIMD8 lane: a group is 8 horizontally adjacent tiles of
-    /// one tile row (its window: 4 input rows x 18 columns, output: 2 rows x 16 columns).
-    static let groupTiles = 8
-    /// Groups per block: 48 tiles = two 24-column strips of the matrix micro-kernel.
-    static let blockGroups = 6
-    static let blockTiles = groupTiles * blockGroups
-
-    /// Transformed filters, packed for `gemm4x24`: U[e][co/4][ci][4], rows padded to a multiple of 4.
-    struct Filters {
-        let base: UnsafeMutablePointer<Float>
-        let co: Int, ci: Int
-        var coPadded: Int { (co + 3) / 4 * 4 }
-        static func count(co: Int, ci: Int) -> Int { 16 * ((co + 3) / 4 * 4) * ci }
-    }
+    static let components = 16
 
     /// U = G g Gᵀ for every (output, input) channel pair. With `transposed`, the filter of the
     /// transposed convolution: g'[c, o] = rot180(weight[o, c]), so `weight` is [ci, co, 3, 3].
     static func transformFilters(_ weight: UnsafePointer<Float>, co: Int, ci: Int,
-                                 transposed: Bool, into u: Filters) {
-        u.base.update(repeating: 0, count: Filters.count(co: co, ci: ci))
-        let eStride = u.coPadded * ci
+                                 transposed: Bool, into u: WinogradFilters) {
+        u.base.update(repeating: 0, count: WinogradFilters.count(components: components, co: co, ci: ci))
+        let eStride = u.eStride
         for o in 0..<co {
             for c in 0..<ci {
                 @inline(__always) func g(_ ky: Int, _ kx: Int) -> Float {
@@ -60,62 +45,14 @@ enum Winograd2x2 {
     /// y[n, co, ho, wo] = valid 3x3 correlation of x zero-padded by `pad` on every side
     /// (ho = h + 2 pad - 2) with the filters in `u`, plus `bias`.
     static func convolve(x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int, pad: Int,
-                         filters u: Filters, bias: UnsafePointer<Float>?,
+                         filters u: WinogradFilters, bias: UnsafePointer<Float>?,
                          y: UnsafeMutablePointer<Float>) {
-        let geometry = Geometry(n: n, h: h, w: w, pad: pad)
-        let co = u.co, coP = u.coPadded
-        let vLayout = TileLayout(tiles: blockTiles, rows: ci), mLayout = TileLayout(tiles: blockTiles, rows: coP)
-        let vCount = 16 * vLayout.eStride, mCount = 16 * mLayout.eStride
-        let blocks = (geometry.groups + blockGroups - 1) / blockGroups
-        ComputeThreads.parallelFor(blocks) { _, block in
-            ScratchPool.shared.with(vCount + mCount) { scratch in
-                let v = scratch, m = scratch + vCount
-                let first = block * blockGroups
-                let groups = min(blockGroups, geometry.groups - first)
-                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v, layout: vLayout)
-                let strips = (groups * groupTiles + 23) / 24
-                for e in 0..<16 {
-                    let ue = u.base + e * coP * ci, ve = v + e * vLayout.eStride
-                    let me = m + e * mLayout.eStride
-                    for ob in 0..<(coP / 4) {
-                        for strip in 0..<strips {
-                            MicroKernel.gemm4x24(ue + ob * ci * 4, ve + strip * 24, ldb: blockTiles, k: ci,
-                                                 me + ob * 4 * blockTiles + strip * 24, ldc: blockTiles)
-                        }
-                    }
-                }
-                transformOutput(m, layout: mLayout, co: co, bias: bias, geometry, first: first,
-                                count: groups, y: y)
-            }
-        }
-    }
-
-    /// Output tiling of one call: groups enumerate (image, tile row, 8-tile column group).
-    struct Geometry {
-        let n: Int, h: Int, w: Int, pad: Int
-        let ho: Int, wo: Int, tileRows: Int, groupsPerRow: Int, groups: Int
-
-        init(n: Int, h: Int, w: Int, pad: Int) {
-            self.n = n; self.h = h; self.w = w; self.pad = pad
-            ho = h + 2 * pad - 2; wo = w + 2 * pad - 2
-            tileRows = (ho + 1) / 2
-            groupsPerRow = ((wo + 1) / 2 + groupTiles - 1) / groupTiles
-            groups = n * tileRows * groupsPerRow
-        }
-
-        /// (image, first output row, first output column) of a group.
-        func origin(_ group: Int) -> (b: Int, row: Int, col: Int) {
-            let perImage = tileRows * groupsPerRow
-            let b = group / perImage, r = group % perImage
-            return (b, 2 * (r / groupsPerRow), 2 * groupTiles * (r % groupsPerRow))
-        }
-    }
-
-    /// The layout of a transformed block: [16][rows][tiles], one row of `tiles` floats per
-    /// channel and component e, components `MicroKernel.componentStride(rows * tiles)` floats apart.
-    struct TileLayout {
-        let tiles: Int, rows: Int
-        var eStride: Int { MicroKernel.componentStride(rows * tiles) }
+        let geometry = TileGeometry(tile: 2, n: n, h: h, w: w, pad: pad)
+        WinogradBlocks.convolve(geometry, ci: ci, filters: u, input: { first, count, v, vStride in
+            transformInput(x, ci: ci, geometry, first: first, count: count, v: v, eStride: vStride)
+        }, output: { first, count, m, mStride in
+            transformOutput(m, co: u.co, eStride: mStride, bias: bias, geometry, first: first, count: count, y: y)
+        })
     }
 
     /// How many channels ahead the transforms prefetch. Each channel's part of a block is a few
@@ -126,8 +63,8 @@ enum Winograd2x2 {
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
     /// lane one tile. Channels are the outer loop so that consecutive groups of a tile row read
     /// each input row sequentially.
-    static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: Geometry, first: Int,
-                               count: Int, v: UnsafeMutablePointer<Float>, layout: TileLayout) {
+    static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: TileGeometry, first: Int,
+                               count: Int, v: UnsafeMutablePointer<Float>, eStride: Int) {
         let origins = (0..<count).map { g.origin(first + $0) }
         for c in 0..<ci {
             for (s, (b, row0, col0)) in origins.enumerated() {
@@ -139,8 +76,8 @@ enum Winograd2x2 {
                     }
                 }
                 inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
-                           v: UnsafeMutableRawPointer(v + c * layout.tiles + s * groupTiles),
-                           eStride: layout.eStride)
+                           v: UnsafeMutableRawPointer(v + c * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
+                           eStride: eStride)
             }
         }
     }
@@ -148,7 +85,7 @@ enum Winograd2x2 {
     /// Bᵀ d B of the 8 tiles whose 4 x 18 input window starts at (top, left) of one channel
     /// plane (parts outside the plane read as zeros), stored as 16 SIMD8 at `v`, `eStride` apart.
     @inline(__always)
-    static func inputTiles(_ plane: UnsafePointer<Float>, _ g: Geometry, top: Int, left: Int,
+    static func inputTiles(_ plane: UnsafePointer<Float>, _ g: TileGeometry, top: Int, left: Int,
                            v: UnsafeMutableRawPointer, eStride: Int) {
         let inside = top >= 0 && top + 4 <= g.h && left >= 0 && left + 18 <= g.w
         // Row r of the window, transformed along columns (d B): lane l holds tile l.
@@ -178,7 +115,7 @@ enum Winograd2x2 {
     }
 
     /// `load18` of row y from column `left` of a plane, reading zeros outside it.
-    static func load18Clipped(_ plane: UnsafePointer<Float>, _ g: Geometry, y: Int, left: Int)
+    static func load18Clipped(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int)
         -> (SIMD16<Float>, SIMD16<Float>) {
         var staged = (SIMD16<Float>(), SIMD8<Float>())
         return withUnsafeMutableBytes(of: &staged) { raw in
@@ -191,18 +128,18 @@ enum Winograd2x2 {
         }
     }
 
-    /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`, from `m`
-    /// laid out by `layout` (rows: output channels). Channels are the outer loop so that
-    /// consecutive groups write each output row sequentially.
-    static func transformOutput(_ m: UnsafePointer<Float>, layout: TileLayout, co: Int,
-                                bias: UnsafePointer<Float>?, _ g: Geometry, first: Int, count: Int,
+    /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
+    /// [16][coPadded][blockTiles] buffer, components `eStride` apart. Channels are the outer loop
+    /// so that consecutive groups write each output row sequentially.
+    static func transformOutput(_ m: UnsafePointer<Float>, co: Int, eStride: Int,
+                                bias: UnsafePointer<Float>?, _ g: TileGeometry, first: Int, count: Int,
                                 y: UnsafeMutablePointer<Float>) {
         let origins = (0..<count).map { g.origin(first + $0) }
         for o in 0..<co {
             let beta = SIMD8<Float>(repeating: bias?[o] ?? 0)
             for (s, (b, row0, col0)) in origins.enumerated() {
-                outputTiles(UnsafeRawPointer(m + o * layout.tiles + s * groupTiles),
-                            eStride: layout.eStride, bias: beta, g,
+                outputTiles(UnsafeRawPointer(m + o * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
+                            eStride: eStride, bias: beta, g,
                             y: y + ((b * co + o) * g.ho + row0) * g.wo + col0,
                             rows: min(2, g.ho - row0), cols: min(16, g.wo - col0))
             }
@@ -212,7 +149,7 @@ enum Winograd2x2 {
     /// Aᵀ m A + bias of 8 tiles (16 SIMD8 at `m`, `eStride` apart) written to the 2 x 16 output
     /// window at `y`, of which only `rows` x `cols` lie inside the output.
     @inline(__always)
-    static func outputTiles(_ m: UnsafeRawPointer, eStride: Int, bias: SIMD8<Float>, _ g: Geometry,
+    static func outputTiles(_ m: UnsafeRawPointer, eStride: Int, bias: SIMD8<Float>, _ g: TileGeometry,
                             y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         @inline(__always) func at(_ e: Int) -> SIMD8<Float> {
             m.loadUnaligned(fromByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)

@@ -11,33 +11,14 @@ import CPrefetch
 ///
 /// Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A for a 6x6 input tile d. Summed over input channels, the 36
 /// element-wise products become 36 matrix products M_e[co, tiles] = U_e[co, ci] · V_e[ci, tiles],
-/// run by `gemm4x24` on blocks of `blockTiles` tiles (V and M of one component stay in L1 while
-/// it is multiplied); workers take blocks one at a time and each writes its own output tiles, so
-/// results do not depend on the thread count. Error against a Double direct loop, 64 -> 64 channels,
+/// run block by block by `WinogradBlocks`. Error against a Double direct loop, 64 -> 64 channels,
 /// inputs in [-1, 1): 5-7e-6 of the largest output, against 3e-7 for F(2x2)
 /// (`testWinogradErrorStaysNearRounding`); `WinogradTile` picks it from 64 channels on.
 enum Winograd4x4 {
-    /// The transforms give each tile one SIMD8 lane: a group is 8 horizontally adjacent tiles of
-    /// one tile row (its window: 6 input rows x 34 columns, output: 4 rows x 32 columns).
-    static let groupTiles = 8
-    static let blockGroups = 6
-    static let blockTiles = groupTiles * blockGroups
     static let components = 36
     /// How many channels ahead the transforms prefetch their input and output rows (see
     /// `Winograd2x2.prefetchDistance`).
     static let prefetchDistance = 2
-
-    /// Transformed filters, packed for `gemm4x24`: U[e][co/4][ci][4], rows padded to a multiple
-    /// of 4, components `eStride` floats apart.
-    struct Filters {
-        let base: UnsafeMutablePointer<Float>
-        let co: Int, ci: Int
-        var coPadded: Int { (co + 3) / 4 * 4 }
-        var eStride: Int { MicroKernel.componentStride(coPadded * ci) }
-        static func count(co: Int, ci: Int) -> Int {
-            components * MicroKernel.componentStride((co + 3) / 4 * 4 * ci)
-        }
-    }
 
     /// G v for a 3-vector v, in lanes 0..<6: the filter transform along one axis.
     @inline(__always)
@@ -53,8 +34,8 @@ enum Winograd4x4 {
     /// Pairs go in the order of U's rows, so each component is written sequentially.
     @inline(never)  // its own symbol in profiles; called once per convolution
     static func transformFilters(_ weight: UnsafePointer<Float>, co: Int, ci: Int,
-                                 transposed: Bool, into u: Filters) {
-        u.base.update(repeating: 0, count: Filters.count(co: co, ci: ci))
+                                 transposed: Bool, into u: WinogradFilters) {
+        u.base.update(repeating: 0, count: WinogradFilters.count(components: components, co: co, ci: ci))
         let eStride = u.eStride
         for quad in stride(from: 0, to: co, by: 4) {
             for c in 0..<ci {
@@ -79,63 +60,21 @@ enum Winograd4x4 {
     /// y[n, co, ho, wo] = valid 3x3 correlation of x zero-padded by `pad` on every side
     /// (ho = h + 2 pad - 2) with the filters in `u`, plus `bias`.
     static func convolve(x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int, pad: Int,
-                         filters u: Filters, bias: UnsafePointer<Float>?,
+                         filters u: WinogradFilters, bias: UnsafePointer<Float>?,
                          y: UnsafeMutablePointer<Float>) {
-        let geometry = Geometry(n: n, h: h, w: w, pad: pad)
-        let co = u.co, coP = u.coPadded
-        let vStride = MicroKernel.componentStride(ci * blockTiles)
-        let mStride = MicroKernel.componentStride(coP * blockTiles)
-        let vCount = components * vStride, mCount = components * mStride
-        let blocks = (geometry.groups + blockGroups - 1) / blockGroups
-        ComputeThreads.parallelFor(blocks) { _, block in
-            ScratchPool.shared.with(vCount + mCount) { scratch in
-                let v = scratch, m = scratch + vCount
-                let first = block * blockGroups
-                let groups = min(blockGroups, geometry.groups - first)
-                transformInput(x, ci: ci, geometry, first: first, count: groups, v: v, eStride: vStride)
-                let strips = (groups * groupTiles + 23) / 24
-                for e in 0..<components {
-                    let ue = u.base + e * u.eStride, ve = v + e * vStride
-                    let me = m + e * mStride
-                    for ob in 0..<(coP / 4) {
-                        for strip in 0..<strips {
-                            MicroKernel.gemm4x24(ue + ob * ci * 4, ve + strip * 24, ldb: blockTiles, k: ci,
-                                                 me + ob * 4 * blockTiles + strip * 24, ldc: blockTiles)
-                        }
-                    }
-                }
-                transformOutput(m, co: co, eStride: mStride, bias: bias, geometry, first: first,
-                                count: groups, y: y)
-            }
-        }
-    }
-
-    /// Output tiling of one call: groups enumerate (image, tile row, 8-tile column group).
-    struct Geometry {
-        let n: Int, h: Int, w: Int, pad: Int
-        let ho: Int, wo: Int, tileRows: Int, groupsPerRow: Int, groups: Int
-
-        init(n: Int, h: Int, w: Int, pad: Int) {
-            self.n = n; self.h = h; self.w = w; self.pad = pad
-            ho = h + 2 * pad - 2; wo = w + 2 * pad - 2
-            tileRows = (ho + 3) / 4
-            groupsPerRow = ((wo + 3) / 4 + groupTiles - 1) / groupTiles
-            groups = n * tileRows * groupsPerRow
-        }
-
-        /// (image, first output row, first output column) of a group.
-        func origin(_ group: Int) -> (b: Int, row: Int, col: Int) {
-            let perImage = tileRows * groupsPerRow
-            let b = group / perImage, r = group % perImage
-            return (b, 4 * (r / groupsPerRow), 4 * groupTiles * (r % groupsPerRow))
-        }
+        let geometry = TileGeometry(tile: 4, n: n, h: h, w: w, pad: pad)
+        WinogradBlocks.convolve(geometry, ci: ci, filters: u, input: { first, count, v, vStride in
+            transformInput(x, ci: ci, geometry, first: first, count: count, v: v, eStride: vStride)
+        }, output: { first, count, m, mStride in
+            transformOutput(m, co: u.co, eStride: mStride, bias: bias, geometry, first: first, count: count, y: y)
+        })
     }
 
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
     /// lane one tile; `v` is a [36][ci][blockTiles] buffer. Channels are the outer loop so that
     /// consecutive groups of a tile row read each input row sequentially.
     @inline(never)  // its own symbol in profiles; called once per block
-    static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: Geometry, first: Int,
+    static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: TileGeometry, first: Int,
                                count: Int, v: UnsafeMutablePointer<Float>, eStride: Int) {
         let origins = (0..<count).map { g.origin(first + $0) }
         for c in 0..<ci {
@@ -149,7 +88,7 @@ enum Winograd4x4 {
                     }
                 }
                 inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
-                           v: UnsafeMutableRawPointer(v + c * blockTiles + s * groupTiles),
+                           v: UnsafeMutableRawPointer(v + c * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
                            eStride: eStride)
             }
         }
@@ -180,7 +119,7 @@ enum Winograd4x4 {
     /// Bᵀ d B of the 8 tiles whose 6 x 34 input window starts at (top, left) of one channel
     /// plane (parts outside the plane read as zeros), stored as 36 SIMD8 at `v`, `eStride` apart.
     @inline(__always)
-    static func inputTiles(_ plane: UnsafePointer<Float>, _ g: Geometry, top: Int, left: Int,
+    static func inputTiles(_ plane: UnsafePointer<Float>, _ g: TileGeometry, top: Int, left: Int,
                            v: UnsafeMutableRawPointer, eStride: Int) {
         let inside = top >= 0 && top + 6 <= g.h && left >= 0 && left + 36 <= g.w
         // Row r of the window transformed along columns (d B): lane l holds tile l, whose
@@ -228,7 +167,7 @@ enum Winograd4x4 {
     }
 
     /// `load36` of row y from column `left` of a plane, reading zeros outside it.
-    static func load36Clipped(_ plane: UnsafePointer<Float>, _ g: Geometry, y: Int, left: Int) -> Quarters {
+    static func load36Clipped(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int) -> Quarters {
         var staged = (SIMD16<Float>(), SIMD16<Float>(), SIMD8<Float>())
         return withUnsafeMutableBytes(of: &staged) { raw in
             let row = raw.baseAddress!.assumingMemoryBound(to: Float.self)
@@ -245,7 +184,7 @@ enum Winograd4x4 {
     /// so that consecutive groups write each output row sequentially.
     @inline(never)  // its own symbol in profiles; called once per block
     static func transformOutput(_ m: UnsafePointer<Float>, co: Int, eStride: Int,
-                                bias: UnsafePointer<Float>?, _ g: Geometry, first: Int, count: Int,
+                                bias: UnsafePointer<Float>?, _ g: TileGeometry, first: Int, count: Int,
                                 y: UnsafeMutablePointer<Float>) {
         let origins = (0..<count).map { g.origin(first + $0) }
         for o in 0..<co {
@@ -258,7 +197,7 @@ enum Winograd4x4 {
                         prefetch_for_write(ahead + r * g.wo + 31)
                     }
                 }
-                outputTiles(UnsafeRawPointer(m + o * blockTiles + s * groupTiles),
+                outputTiles(UnsafeRawPointer(m + o * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
                             eStride: eStride, bias: beta, g,
                             y: y + ((b * co + o) * g.ho + row0) * g.wo + col0,
                             rows: min(4, g.ho - row0), cols: min(32, g.wo - col0))
@@ -269,7 +208,7 @@ enum Winograd4x4 {
     /// Aᵀ m A + bias of 8 tiles (36 SIMD8 at `m`, `eStride` apart) written to the 4 x 32 output
     /// window at `y`, of which only `rows` x `cols` lie inside the output.
     @inline(__always)
-    static func outputTiles(_ m: UnsafeRawPointer, eStride: Int, bias: SIMD8<Float>, _ g: Geometry,
+    static func outputTiles(_ m: UnsafeRawPointer, eStride: Int, bias: SIMD8<Float>, _ g: TileGeometry,
                             y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         @inline(__always) func at(_ e: Int) -> SIMD8<Float> {
             m.loadUnaligned(fromByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)

@@ -13,10 +13,9 @@
 ///
 /// Tiles are split into a fixed number of chunks, each reduced into its own ∂L/∂U and summed in a
 /// fixed order at the end, so results do not depend on the thread count. Within a chunk, tiles go
-/// in blocks of `blockTiles`.
+/// in `TileGeometry` blocks.
 enum WinogradWeightGradient {
-    static let blockGroups = 6
-    static let blockTiles = blockGroups * Winograd2x2.groupTiles
+    static let blockTiles = TileGeometry.blockTiles
     static let maxChunks = 8
 
     /// gw = Σ over the batch of the correlation of x with gy, through F(2x2) or F(4x4) tiles.
@@ -29,17 +28,16 @@ enum WinogradWeightGradient {
         let mStride = MicroKernel.componentStride(blockTiles * coP)
         switch tile {
         case .f2x2:
-            let geometry = Winograd2x2.Geometry(n: n, h: h, w: w, pad: 0)
-            let vLayout = Winograd2x2.TileLayout(tiles: blockTiles, rows: ciP)
-            reduce(components: 16, groups: geometry.groups, ciP: ciP, coP: coP, vStride: vStride,
+            let geometry = TileGeometry(tile: 2, n: n, h: h, w: w, pad: 0)
+            reduce(geometry, components: Winograd2x2.components, ciP: ciP, coP: coP, vStride: vStride,
                    mStride: mStride, transforms: { first, count, v, m in
-                Winograd2x2.transformInput(x, ci: ci, geometry, first: first, count: count, v: v, layout: vLayout)
+                Winograd2x2.transformInput(x, ci: ci, geometry, first: first, count: count, v: v, eStride: vStride)
                 transformGradient(gy, co: co, coP: coP, geometry, first: first, count: count,
                                   m: m, eStride: mStride)
             }, back: { du in transformBack(du, co: co, ci: ci, coP: coP, ciP: ciP, gw: gw) })
         case .f4x4:
-            let geometry = Winograd4x4.Geometry(n: n, h: h, w: w, pad: 0)
-            reduce(components: 36, groups: geometry.groups, ciP: ciP, coP: coP, vStride: vStride,
+            let geometry = TileGeometry(tile: 4, n: n, h: h, w: w, pad: 0)
+            reduce(geometry, components: Winograd4x4.components, ciP: ciP, coP: coP, vStride: vStride,
                    mStride: mStride, transforms: { first, count, v, m in
                 Winograd4x4.transformInput(x, ci: ci, geometry, first: first, count: count, v: v, eStride: vStride)
                 transformGradient4x4(gy, co: co, coP: coP, geometry, first: first, count: count,
@@ -50,14 +48,15 @@ enum WinogradWeightGradient {
 
     /// ∂L/∂U[e][c][o] summed over all tile groups, in `maxChunks` chunks reduced in a fixed order,
     /// then handed to `back`. `transforms(first, count, v, m)` fills V ([e][c][tile], components
-    /// `vStride` apart) and ∂M ([e][tile][o], `mStride` apart) for groups first ..< first + count.
+    /// `vStride` apart) and ∂M ([e][tile][o], `mStride` apart) for groups first ..< first + count
+    /// of `g`.
     private static func reduce(
-        components: Int, groups: Int, ciP: Int, coP: Int, vStride: Int, mStride: Int,
+        _ g: TileGeometry, components: Int, ciP: Int, coP: Int, vStride: Int, mStride: Int,
         transforms: (_ first: Int, _ count: Int, _ v: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>) -> Void,
         back: (UnsafePointer<Float>) -> Void
     ) {
         let vCount = components * vStride, mCount = components * mStride, uCount = components * ciP * coP
-        let blocks = (groups + blockGroups - 1) / blockGroups
+        let blocks = g.blocks
         let chunks = min(maxChunks, blocks)
         ScratchPool.shared.with(chunks * uCount) { du in
             ComputeThreads.parallelFor(chunks) { _, chunk in
@@ -67,11 +66,10 @@ enum WinogradWeightGradient {
                     let v = scratch, m = scratch + vCount
                     v.update(repeating: 0, count: vCount)
                     for block in (blocks * chunk / chunks)..<(blocks * (chunk + 1) / chunks) {
-                        let first = block * blockGroups
-                        let count = min(blockGroups, groups - first)
+                        let (first, count) = g.groups(of: block)
                         transforms(first, count, v, m)
                         // Tiles past the image's last one hold gy = 0, so they add nothing.
-                        let tiles = count * Winograd2x2.groupTiles  // 8 tiles a group in both tilings
+                        let tiles = count * TileGeometry.groupTiles
                         for e in 0..<components {
                             accumulate(v + e * vStride, m + e * mStride, tiles: tiles,
                                        ciP: ciP, coP: coP, into: dui + e * ciP * coP)
@@ -84,41 +82,52 @@ enum WinogradWeightGradient {
         }
     }
 
-    /// ∂M[e][8s + lane][o] = (A gy Aᵀ)[e] of the tile in `lane` of group `first + s`, for every
-    /// gradient channel o (8 at a time), components `eStride` apart; gy reads as zero outside its
-    /// planes.
-    static func transformGradient(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: Winograd2x2.Geometry,
-                                  first: Int, count: Int, m: UnsafeMutablePointer<Float>, eStride: Int) {
+    /// Calls `body(tile, o, gather)` for every tile of groups `first ..< first + count` of `g`
+    /// and every 8 gradient channels o: `tile` is the tile's row of ∂M ([tile][o], one component),
+    /// `gather(p, q)` reads gy[o ..< o + 8, row + p, column + q] of the tile, as zero outside the
+    /// planes. Channels are the outer loop: the tiles of one block read a few rows of 8 planes at a
+    /// time, a few pages and streams, where channels inside would touch all planes for every tile.
+    @inline(__always)
+    static func forEachGradientTile(
+        _ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: TileGeometry, first: Int, count: Int,
+        m: UnsafeMutablePointer<Float>,
+        _ body: (_ tile: UnsafeMutableRawPointer, _ o: Int, _ gather: (_ p: Int, _ q: Int) -> SIMD8<Float>) -> Void
+    ) {
         let plane = g.ho * g.wo
         let origins = (0..<count).map { g.origin(first + $0) }
-        // Channels outside: the tiles of one block read 2 rows of 8 planes at a time, a few pages
-        // and streams, where channels inside would touch all planes for every tile.
         for o in stride(from: 0, to: coP, by: 8) {
             for (s, (b, row0, col0)) in origins.enumerated() {
-                for lane in 0..<Winograd2x2.groupTiles {
-                    let col = col0 + 2 * lane
-                    let tile = UnsafeMutableRawPointer(m + (s * Winograd2x2.groupTiles + lane) * coP)
-                    let inside = row0 + 2 <= g.ho && col + 2 <= g.wo
-                    // gy[·, row0 + p, col + q] of channels o..<o+8.
-                    @inline(__always) func gather(_ p: Int, _ q: Int) -> SIMD8<Float> {
+                for lane in 0..<TileGeometry.groupTiles {
+                    let col = col0 + g.size * lane
+                    let tile = UnsafeMutableRawPointer(m + (s * TileGeometry.groupTiles + lane) * coP)
+                    let inside = row0 + g.size <= g.ho && col + g.size <= g.wo
+                    body(tile, o) { p, q in
                         var r = SIMD8<Float>()
                         guard inside || (row0 + p < g.ho && col + q < g.wo) else { return r }
                         let at = gy + (b * co + o) * plane + (row0 + p) * g.wo + col + q
                         for k in 0..<min(8, co - o) { r[k] = at[k * plane] }
                         return r
                     }
-                    let g00 = gather(0, 0), g01 = gather(0, 1), g10 = gather(1, 0), g11 = gather(1, 1)
-                    // Along columns: (g0, g0 + g1, g0 - g1, -g1) per row; then the same along rows.
-                    let r0 = (g00, g00 + g01, g00 - g01, -g01), r1 = (g10, g10 + g11, g10 - g11, -g11)
-                    @inline(__always) func put(_ e: Int, _ value: SIMD8<Float>) {
-                        tile.storeBytes(of: value, toByteOffset: 4 * (e * eStride + o), as: SIMD8<Float>.self)
-                    }
-                    put(0, r0.0); put(1, r0.1); put(2, r0.2); put(3, r0.3)
-                    put(4, r0.0 + r1.0); put(5, r0.1 + r1.1); put(6, r0.2 + r1.2); put(7, r0.3 + r1.3)
-                    put(8, r0.0 - r1.0); put(9, r0.1 - r1.1); put(10, r0.2 - r1.2); put(11, r0.3 - r1.3)
-                    put(12, -r1.0); put(13, -r1.1); put(14, -r1.2); put(15, -r1.3)
                 }
             }
+        }
+    }
+
+    /// ∂M[e][8s + lane][o] = (A gy Aᵀ)[e] (4x4 from the tile's 2x2 of gy) for F(2x2) tiles, for
+    /// every gradient channel o (8 at a time), components `eStride` apart.
+    static func transformGradient(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: TileGeometry,
+                                  first: Int, count: Int, m: UnsafeMutablePointer<Float>, eStride: Int) {
+        forEachGradientTile(gy, co: co, coP: coP, g, first: first, count: count, m: m) { tile, o, gather in
+            let g00 = gather(0, 0), g01 = gather(0, 1), g10 = gather(1, 0), g11 = gather(1, 1)
+            // Along columns: (g0, g0 + g1, g0 - g1, -g1) per row; then the same along rows.
+            let r0 = (g00, g00 + g01, g00 - g01, -g01), r1 = (g10, g10 + g11, g10 - g11, -g11)
+            @inline(__always) func put(_ e: Int, _ value: SIMD8<Float>) {
+                tile.storeBytes(of: value, toByteOffset: 4 * (e * eStride + o), as: SIMD8<Float>.self)
+            }
+            put(0, r0.0); put(1, r0.1); put(2, r0.2); put(3, r0.3)
+            put(4, r0.0 + r1.0); put(5, r0.1 + r1.1); put(6, r0.2 + r1.2); put(7, r0.3 + r1.3)
+            put(8, r0.0 - r1.0); put(9, r0.1 - r1.1); put(10, r0.2 - r1.2); put(11, r0.3 - r1.3)
+            put(12, -r1.0); put(13, -r1.1); put(14, -r1.2); put(15, -r1.3)
         }
     }
 
@@ -221,11 +230,9 @@ enum WinogradWeightGradient {
 
     /// ∂M[e][8s + lane][o] = (A gy Aᵀ)[e] (6x6 from the tile's 4x4 of gy) for F(4x4) tiles, with
     /// A = Aᵀᵀ of `Winograd4x4`: rows (1 0 0 0), (1 1 1 1), (1 -1 1 -1), (1 2 4 8), (1 -2 4 -8),
-    /// (0 0 0 1). Loops as `transformGradient`.
-    static func transformGradient4x4(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: Winograd4x4.Geometry,
+    /// (0 0 0 1). Otherwise as `transformGradient`.
+    static func transformGradient4x4(_ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: TileGeometry,
                                      first: Int, count: Int, m: UnsafeMutablePointer<Float>, eStride: Int) {
-        let plane = g.ho * g.wo
-        let origins = (0..<count).map { g.origin(first + $0) }
         let two = SIMD8<Float>(repeating: 2), four = SIMD8<Float>(repeating: 4), eight = SIMD8<Float>(repeating: 8)
         typealias Six = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
         @inline(__always) func transform(_ g0: SIMD8<Float>, _ g1: SIMD8<Float>, _ g2: SIMD8<Float>,
@@ -233,38 +240,23 @@ enum WinogradWeightGradient {
             let s02 = g0 + g2, s13 = g1 + g3, t0 = g0 + four * g2, t1 = two * g1 + eight * g3
             return (g0, s02 + s13, s02 - s13, t0 + t1, t0 - t1, g3)
         }
-        for o in stride(from: 0, to: coP, by: 8) {
-            for (s, (b, row0, col0)) in origins.enumerated() {
-                for lane in 0..<Winograd4x4.groupTiles {
-                    let col = col0 + 4 * lane
-                    let tile = UnsafeMutableRawPointer(m + (s * Winograd4x4.groupTiles + lane) * coP)
-                    let inside = row0 + 4 <= g.ho && col + 4 <= g.wo
-                    // gy[·, row0 + p, col + q] of channels o..<o+8.
-                    @inline(__always) func gather(_ p: Int, _ q: Int) -> SIMD8<Float> {
-                        var r = SIMD8<Float>()
-                        guard inside || (row0 + p < g.ho && col + q < g.wo) else { return r }
-                        let at = gy + (b * co + o) * plane + (row0 + p) * g.wo + col + q
-                        for k in 0..<min(8, co - o) { r[k] = at[k * plane] }
-                        return r
+        forEachGradientTile(gy, co: co, coP: coP, g, first: first, count: count, m: m) { tile, o, gather in
+            // A along columns for each of the 4 rows, then along rows for each column j.
+            @inline(__always) func row(_ p: Int) -> Six {
+                transform(gather(p, 0), gather(p, 1), gather(p, 2), gather(p, 3))
+            }
+            var rows = (row(0), row(1), row(2), row(3))
+            withUnsafeBytes(of: &rows) { raw in
+                for j in 0..<6 {
+                    @inline(__always) func at(_ p: Int) -> SIMD8<Float> {
+                        raw.load(fromByteOffset: 32 * (6 * p + j), as: SIMD8<Float>.self)
                     }
-                    // A along columns for each of the 4 rows, then along rows for each column j.
-                    @inline(__always) func row(_ p: Int) -> Six {
-                        transform(gather(p, 0), gather(p, 1), gather(p, 2), gather(p, 3))
+                    let c = transform(at(0), at(1), at(2), at(3))
+                    @inline(__always) func put(_ i: Int, _ value: SIMD8<Float>) {
+                        tile.storeBytes(of: value, toByteOffset: 4 * ((6 * i + j) * eStride + o),
+                                        as: SIMD8<Float>.self)
                     }
-                    var rows = (row(0), row(1), row(2), row(3))
-                    withUnsafeBytes(of: &rows) { raw in
-                        for j in 0..<6 {
-                            @inline(__always) func at(_ p: Int) -> SIMD8<Float> {
-                                raw.load(fromByteOffset: 32 * (6 * p + j), as: SIMD8<Float>.self)
-                            }
-                            let c = transform(at(0), at(1), at(2), at(3))
-                            @inline(__always) func put(_ i: Int, _ value: SIMD8<Float>) {
-                                tile.storeBytes(of: value, toByteOffset: 4 * ((6 * i + j) * eStride + o),
-                                                as: SIMD8<Float>.self)
-                            }
-                            put(0, c.0); put(1, c.1); put(2, c.2); put(3, c.3); put(4, c.4); put(5, c.5)
-                        }
-                    }
+                    put(0, c.0); put(1, c.1); put(2, c.2); put(3, c.3); put(4, c.4); put(5, c.5)
                 }
             }
         }

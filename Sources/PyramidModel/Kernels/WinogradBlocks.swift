@@ -1,0 +1,92 @@
+/// What the Winograd kernels (`Winograd2x2`, `Winograd4x4`, `WinogradWeightGradient`) share: the
+/// tiling of the output into groups and blocks, the packed transformed filters, and the block loop
+/// of the forward and input-gradient convolutions.
+
+/// The output of one convolution call cut into `size` x `size` tiles (2 for F(2x2), 4 for F(4x4)).
+/// The transforms give each tile one SIMD8 lane: a group is 8 horizontally adjacent tiles of one
+/// tile row, and groups enumerate (image, tile row, column group). Blocks of `blockGroups` groups
+/// (48 tiles: two 24-column strips of `gemm4x24`) are what one worker takes at a time; blocks of
+/// 24 and 96 tiles measured 5-15% slower than 48 (BENCHMARKS.md).
+struct TileGeometry {
+    static let groupTiles = 8
+    static let blockGroups = 6
+    static let blockTiles = groupTiles * blockGroups
+
+    let size: Int
+    let n: Int, h: Int, w: Int, pad: Int
+    let ho: Int, wo: Int, tileRows: Int, groupsPerRow: Int, groups: Int
+
+    /// The tiling of the valid 3x3 convolution of [n, ·, h, w] inputs zero-padded by `pad`.
+    init(tile size: Int, n: Int, h: Int, w: Int, pad: Int) {
+        self.size = size
+        self.n = n; self.h = h; self.w = w; self.pad = pad
+        ho = h + 2 * pad - 2; wo = w + 2 * pad - 2
+        tileRows = (ho + size - 1) / size
+        groupsPerRow = ((wo + size - 1) / size + Self.groupTiles - 1) / Self.groupTiles
+        groups = n * tileRows * groupsPerRow
+    }
+
+    var blocks: Int { (groups + Self.blockGroups - 1) / Self.blockGroups }
+
+    /// The first group of `block` and how many groups it holds.
+    func groups(of block: Int) -> (first: Int, count: Int) {
+        let first = block * Self.blockGroups
+        return (first, min(Self.blockGroups, groups - first))
+    }
+
+    /// (image, first output row, first output column) of a group.
+    func origin(_ group: Int) -> (b: Int, row: Int, col: Int) {
+        let perImage = tileRows * groupsPerRow
+        let b = group / perImage, r = group % perImage
+        return (b, size * (r / groupsPerRow), size * Self.groupTiles * (r % groupsPerRow))
+    }
+}
+
+/// Transformed filters packed for `gemm4x24`: U[e][co/4][ci][4], rows padded to a multiple of 4,
+/// components `eStride` floats apart.
+struct WinogradFilters {
+    let base: UnsafeMutablePointer<Float>
+    let components: Int, co: Int, ci: Int
+    var coPadded: Int { (co + 3) / 4 * 4 }
+    var eStride: Int { MicroKernel.componentStride(coPadded * ci) }
+
+    static func count(components: Int, co: Int, ci: Int) -> Int {
+        components * MicroKernel.componentStride((co + 3) / 4 * 4 * ci)
+    }
+}
+
+enum WinogradBlocks {
+    /// The Winograd convolution, block by block on `ComputeThreads`: `input` transforms a block's
+    /// groups of x into V ([components][ci][blockTiles], components `vStride` apart), the products
+    /// M_e = U_e · V_e follow, and `output` transforms M ([components][coPadded][blockTiles],
+    /// components `mStride` apart) into the block's output tiles. Each block writes only its own
+    /// tiles, so results do not depend on the thread count.
+    static func convolve(
+        _ g: TileGeometry, ci: Int, filters u: WinogradFilters,
+        input: (_ first: Int, _ count: Int, _ v: UnsafeMutablePointer<Float>, _ vStride: Int) -> Void,
+        output: (_ first: Int, _ count: Int, _ m: UnsafePointer<Float>, _ mStride: Int) -> Void
+    ) {
+        let blockTiles = TileGeometry.blockTiles, coP = u.coPadded
+        let vStride = MicroKernel.componentStride(ci * blockTiles)
+        let mStride = MicroKernel.componentStride(coP * blockTiles)
+        let vCount = u.components * vStride, mCount = u.components * mStride
+        ComputeThreads.parallelFor(g.blocks) { _, block in
+            ScratchPool.shared.with(vCount + mCount) { scratch in
+                let v = scratch, m = scratch + vCount
+                let (first, count) = g.groups(of: block)
+                input(first, count, v, vStride)
+                let strips = (count * TileGeometry.groupTiles + 23) / 24
+                for e in 0..<u.components {
+                    let ue = u.base + e * u.eStride, ve = v + e * vStride, me = m + e * mStride
+                    for ob in 0..<(coP / 4) {
+                        for strip in 0..<strips {
+                            MicroKernel.gemm4x24(ue + ob * ci * 4, ve + strip * 24, ldb: blockTiles, k: ci,
+                                                 me + ob * 4 * blockTiles + strip * 24, ldc: blockTiles)
+                        }
+                    }
+                }
+                output(first, count, m, mStride)
+            }
+        }
+    }
+}
