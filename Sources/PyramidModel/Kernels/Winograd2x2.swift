@@ -1,5 +1,3 @@
-import CPrefetch
-
 /// Winograd F(2x2, 3x3) convolution: each 2x2 output tile costs 16 multiplies per input channel
 /// instead of 36 (2.25x fewer), at the price of input/output transforms that are adds only.
 ///
@@ -55,30 +53,15 @@ enum Winograd2x2 {
         })
     }
 
-    /// How many channels ahead the transforms prefetch. Each channel's part of a block is a few
-    /// short rows (4 x 18 floats per group) in planes 180 KB apart, too short for the hardware
-    /// prefetcher to pick up: without hints every cache line is a miss to L3 or memory.
-    static let prefetchDistance = 2
-
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
     /// lane one tile. Channels are the outer loop so that consecutive groups of a tile row read
     /// each input row sequentially.
     static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: TileGeometry, first: Int,
                                count: Int, v: UnsafeMutablePointer<Float>, eStride: Int) {
-        let origins = (0..<count).map { g.origin(first + $0) }
-        for c in 0..<ci {
-            for (s, (b, row0, col0)) in origins.enumerated() {
-                if c + prefetchDistance < ci {
-                    let ahead = x + (b * ci + c + prefetchDistance) * g.h * g.w + (row0 - g.pad) * g.w + col0 - g.pad
-                    for r in 0..<4 {
-                        prefetch_for_read(ahead + r * g.w)
-                        prefetch_for_read(ahead + r * g.w + 17)
-                    }
-                }
-                inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
-                           v: UnsafeMutableRawPointer(v + c * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
-                           eStride: eStride)
-            }
+        WinogradBlocks.forEachInputWindow(x, ci: ci, g, first: first, count: count) { c, s, plane, top, left in
+            inputTiles(plane, g, top: top, left: left,
+                       v: UnsafeMutableRawPointer(v + c * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
+                       eStride: eStride)
         }
     }
 
@@ -134,15 +117,9 @@ enum Winograd2x2 {
     static func transformOutput(_ m: UnsafePointer<Float>, co: Int, eStride: Int,
                                 bias: UnsafePointer<Float>?, _ g: TileGeometry, first: Int, count: Int,
                                 y: UnsafeMutablePointer<Float>) {
-        let origins = (0..<count).map { g.origin(first + $0) }
-        for o in 0..<co {
-            let beta = SIMD8<Float>(repeating: bias?[o] ?? 0)
-            for (s, (b, row0, col0)) in origins.enumerated() {
-                outputTiles(UnsafeRawPointer(m + o * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
-                            eStride: eStride, bias: beta, g,
-                            y: y + ((b * co + o) * g.ho + row0) * g.wo + col0,
-                            rows: min(2, g.ho - row0), cols: min(16, g.wo - col0))
-            }
+        WinogradBlocks.forEachOutputWindow(co: co, g, first: first, count: count, y: y) { o, s, window, rows, cols in
+            outputTiles(UnsafeRawPointer(m + o * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
+                        eStride: eStride, bias: SIMD8(repeating: bias?[o] ?? 0), g, y: window, rows: rows, cols: cols)
         }
     }
 

@@ -1,5 +1,3 @@
-import CPrefetch
-
 /// Winograd F(4x4, 3x3) convolution: each 4x4 output tile costs 36 multiplies per input channel
 /// instead of the direct 144 (4x fewer; F(2x2, 3x3) saves 2.25x), at the price of input and output
 /// transforms with small integer coefficients (interpolation points 0, ±1, ±2, ∞):
@@ -16,9 +14,6 @@ import CPrefetch
 /// (`testWinogradErrorStaysNearRounding`); `WinogradTile` picks it from 64 channels on.
 enum Winograd4x4 {
     static let components = 36
-    /// How many channels ahead the transforms prefetch their input and output rows (see
-    /// `Winograd2x2.prefetchDistance`).
-    static let prefetchDistance = 2
 
     /// G v for a 3-vector v, in lanes 0..<6: the filter transform along one axis.
     @inline(__always)
@@ -76,21 +71,10 @@ enum Winograd4x4 {
     @inline(never)  // its own symbol in profiles; called once per block
     static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: TileGeometry, first: Int,
                                count: Int, v: UnsafeMutablePointer<Float>, eStride: Int) {
-        let origins = (0..<count).map { g.origin(first + $0) }
-        for c in 0..<ci {
-            for (s, (b, row0, col0)) in origins.enumerated() {
-                if c + prefetchDistance < ci {
-                    let ahead = x + (b * ci + c + prefetchDistance) * g.h * g.w + (row0 - g.pad) * g.w + col0 - g.pad
-                    for r in 0..<6 {
-                        prefetch_for_read(ahead + r * g.w)
-                        prefetch_for_read(ahead + r * g.w + 16)
-                        prefetch_for_read(ahead + r * g.w + 33)
-                    }
-                }
-                inputTiles(x + (b * ci + c) * g.h * g.w, g, top: row0 - g.pad, left: col0 - g.pad,
-                           v: UnsafeMutableRawPointer(v + c * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
-                           eStride: eStride)
-            }
+        WinogradBlocks.forEachInputWindow(x, ci: ci, g, first: first, count: count) { c, s, plane, top, left in
+            inputTiles(plane, g, top: top, left: left,
+                       v: UnsafeMutableRawPointer(v + c * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
+                       eStride: eStride)
         }
     }
 
@@ -186,22 +170,9 @@ enum Winograd4x4 {
     static func transformOutput(_ m: UnsafePointer<Float>, co: Int, eStride: Int,
                                 bias: UnsafePointer<Float>?, _ g: TileGeometry, first: Int, count: Int,
                                 y: UnsafeMutablePointer<Float>) {
-        let origins = (0..<count).map { g.origin(first + $0) }
-        for o in 0..<co {
-            let beta = SIMD8<Float>(repeating: bias?[o] ?? 0)
-            for (s, (b, row0, col0)) in origins.enumerated() {
-                if o + prefetchDistance < co {
-                    let ahead = y + ((b * co + o + prefetchDistance) * g.ho + row0) * g.wo + col0
-                    for r in 0..<4 {
-                        prefetch_for_write(ahead + r * g.wo)
-                        prefetch_for_write(ahead + r * g.wo + 31)
-                    }
-                }
-                outputTiles(UnsafeRawPointer(m + o * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
-                            eStride: eStride, bias: beta, g,
-                            y: y + ((b * co + o) * g.ho + row0) * g.wo + col0,
-                            rows: min(4, g.ho - row0), cols: min(32, g.wo - col0))
-            }
+        WinogradBlocks.forEachOutputWindow(co: co, g, first: first, count: count, y: y) { o, s, window, rows, cols in
+            outputTiles(UnsafeRawPointer(m + o * TileGeometry.blockTiles + s * TileGeometry.groupTiles),
+                        eStride: eStride, bias: SIMD8(repeating: bias?[o] ?? 0), g, y: window, rows: rows, cols: cols)
         }
     }
 

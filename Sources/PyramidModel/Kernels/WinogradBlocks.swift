@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// What the Winograd kernels (`Winograd2x2`, `Winograd4x4`, `WinogradWeightGradient`) share: the
 /// tiling of the output into groups and blocks, the packed transformed filters, and the block loop
 /// of the forward and input-gradient convolutions.
@@ -86,6 +88,67 @@ enum WinogradBlocks {
                     }
                 }
                 output(first, count, m, mStride)
+            }
+        }
+    }
+
+    /// How many channels ahead the transforms prefetch. Each channel's part of a block is a few
+    /// short rows in planes 180 KB apart, too short for the hardware prefetcher to pick up:
+    /// without hints every cache line is a miss to L3 or memory.
+    static let prefetchDistance = 2
+
+    /// Calls `body(c, s, plane, top, left)` for every input channel c and group s of groups
+    /// `first ..< first + count`: the group's input window (size + 2 rows, 8 size + 2 columns)
+    /// starts at (top, left) of `plane`, channel c of its image. Channels are the outer loop, so
+    /// that consecutive groups of a tile row read each input row sequentially, and the window of
+    /// channel c + `prefetchDistance` is prefetched.
+    @inline(__always)
+    static func forEachInputWindow(
+        _ x: UnsafePointer<Float>, ci: Int, _ g: TileGeometry, first: Int, count: Int,
+        _ body: (_ c: Int, _ s: Int, _ plane: UnsafePointer<Float>, _ top: Int, _ left: Int) -> Void
+    ) {
+        let origins = (0..<count).map { g.origin(first + $0) }
+        let rows = g.size + 2, lastColumn = TileGeometry.groupTiles * g.size + 1
+        for c in 0..<ci {
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                let top = row0 - g.pad, left = col0 - g.pad
+                if c + prefetchDistance < ci {
+                    let ahead = x + (b * ci + c + prefetchDistance) * g.h * g.w + top * g.w + left
+                    for r in 0..<rows {
+                        for column in stride(from: 0, to: lastColumn - 1, by: 16) {
+                            prefetch_for_read(ahead + r * g.w + column)
+                        }
+                        prefetch_for_read(ahead + r * g.w + lastColumn)
+                    }
+                }
+                body(c, s, x + (b * ci + c) * g.h * g.w, top, left)
+            }
+        }
+    }
+
+    /// Calls `body(o, s, window, rows, cols)` for every output channel o < `co` and group s of
+    /// groups `first ..< first + count`: `window` is the group's size x 8 size output window in y,
+    /// of which `rows` x `cols` lie inside the output. Channels are the outer loop, so that
+    /// consecutive groups write each output row sequentially, and the rows of channel
+    /// o + `prefetchDistance` are prefetched for writing.
+    @inline(__always)
+    static func forEachOutputWindow(
+        co: Int, _ g: TileGeometry, first: Int, count: Int, y: UnsafeMutablePointer<Float>,
+        _ body: (_ o: Int, _ s: Int, _ window: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int) -> Void
+    ) {
+        let origins = (0..<count).map { g.origin(first + $0) }
+        let groupColumns = TileGeometry.groupTiles * g.size
+        for o in 0..<co {
+            for (s, (b, row0, col0)) in origins.enumerated() {
+                if o + prefetchDistance < co {
+                    let ahead = y + ((b * co + o + prefetchDistance) * g.ho + row0) * g.wo + col0
+                    for r in 0..<g.size {
+                        prefetch_for_write(ahead + r * g.wo)
+                        prefetch_for_write(ahead + r * g.wo + groupColumns - 1)
+                    }
+                }
+                body(o, s, y + ((b * co + o) * g.ho + row0) * g.wo + col0,
+                     min(g.size, g.ho - row0), min(groupColumns, g.wo - col0))
             }
         }
     }
