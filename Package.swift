@@ -53,7 +53,7 @@ let package = Package(
         // Seeded random numbers shared by the test targets.
         .target(name: "SeededRandom", path: "Tests/SeededRandom"),
         .testTarget(name: "VipsTests", dependencies: ["Vips", "SeededRandom"], resources: [.copy("Resources")]),
-        .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel", "SeededRandom"],
+        .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel", "Vips", "SeededRandom"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "PyramidModel", "Vips"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),

@@ -117,6 +117,12 @@ enum SinGANTask {
                     context.logger.info("train.resumed", metadata: [
                         "scale": "\(p.scale + 1)/\(p.scaleCount)", "iteration": "\(p.iteration - 1)/\(p.iterations)"])
                 }
+                if p.iteration == p.iterations {
+                    // sigma beside the lowest it can be: far above it means poor reconstruction.
+                    context.logger.info("train.scale", metadata: [
+                        "scale": "\(p.scale + 1)/\(p.scaleCount)", "sigma": "\(p.noiseAmplitude)",
+                        "floor": "\(p.noiseFloor.map { "\($0)" } ?? "-")"])
+                }
                 let done = Double(p.scale) + Double(p.iteration) / Double(p.iterations)
                 context.report(progress: done / Double(p.scaleCount),
                                String(format: "scale %d/%d, iteration %d/%d, %.0f s left",

@@ -234,13 +234,20 @@ final class ProgressPrinter {
             + "\(String(format: "%.2f", p.iterationsPerSecond)) it/s  "
             + "ETA scale \(formatDuration(p.scaleSecondsLeft)), total \(formatDuration(p.totalSecondsLeft))  "
             + "D \(String(format: "%.4f", p.losses.critic))  G \(String(format: "%.4f", p.losses.generator))  "
-            + "rec \(String(format: "%.5f", p.losses.reconstruction))"
+            + "rec \(String(format: "%.5f", p.losses.reconstruction))  " + noiseText(p)
         if isTerminal {
             FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\(scaleDone ? "\n" : "")".utf8))
             showing = !scaleDone
         } else {
             FileHandle.standardError.write(Data("\(line)\n".utf8))
         }
+    }
+
+    /// "sigma 0.0123 (1.6x floor)": the scale's noise amplitude beside the lowest it can be.
+    private func noiseText(_ p: TrainingProgress) -> String {
+        let sigma = "sigma \(String(format: "%.4f", p.noiseAmplitude))"
+        guard let floor = p.noiseFloor, floor > 0 else { return sigma }
+        return sigma + " (\(String(format: "%.1f", p.noiseAmplitude / floor))x floor)"
     }
 
     func finish() {

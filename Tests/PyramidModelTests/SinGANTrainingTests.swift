@@ -39,8 +39,7 @@ final class SinGANTrainingTests: XCTestCase {
         let model = try trained().model
         XCTAssertEqual(model.scales[0].sigma, 1)
         for n in 1..<model.count {
-            let rec = try upsampled(try model.reconstruction(atScale: n - 1), factor: model.geometry.factor,
-                                    to: model.sizes[n])
+            let rec = try model.upsample(try model.reconstruction(atScale: n - 1), to: model.sizes[n])
             let real = model.scales[n].real
             let rmse = (zip(rec.scalars, real.scalars).map { Double($0 - $1) * Double($0 - $1) }
                 .reduce(0, +) / Double(real.count)).squareRoot()

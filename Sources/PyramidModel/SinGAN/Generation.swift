@@ -27,7 +27,7 @@ public func runGenerator(_ g: Generator, sigma: Float, noise z: Tensor, previous
 extension SinGANModel {
     /// Runs G_start ... G_end (inclusive) without recording gradients. `previous` is the image
     /// fed to G_start as its "previous scale" (zeros of `sizes[start]` when start is 0); each
-    /// output is upsampled by 1/r and cropped to the next scale's size in `sizes`. `noise(k,
+    /// output is upsampled to the next scale's size in `sizes` (see `upsample(_:to:)`). `noise(k,
     /// size)` gives the noise map of scale k (already unscaled: sigma_k is applied here).
     public func generate(from start: Int, through end: Int, previous: Tensor, sizes: [ImageSize],
                          noise: (Int, ImageSize) throws -> Tensor) throws -> Tensor {
@@ -39,10 +39,16 @@ extension SinGANModel {
             for k in start...end {
                 out = runGenerator(scales[k].generator, sigma: scales[k].sigma,
                                    noise: try noise(k, sizes[k]), previous: prev)
-                if k < end { prev = try upsampled(out, factor: geometry.factor, to: sizes[k + 1]) }
+                if k < end { prev = try upsample(out, to: sizes[k + 1]) }
             }
             return out
         }
+    }
+
+    /// Upsamples an output of one scale to the next scale's `size` the way this model was
+    /// trained (`config.upsampling`).
+    public func upsample(_ image: Tensor, to size: ImageSize) throws -> Tensor {
+        try upsampled(image, to: size, factor: geometry.factor, mode: config.upsampling)
     }
 
     /// The reconstruction at scale n: G_0 ... G_n on (z*, 0, ..., 0). Its finest-scale output
@@ -79,7 +85,7 @@ extension SinGANModel {
         var previous = Tensor.zeros([1, 3, target[0].height, target[0].width])
         if startScale > 0 {
             let rec = try reconstruction(atScale: startScale - 1)
-            let up = try upsampled(rec, factor: geometry.factor, to: sizes[startScale])
+            let up = try upsample(rec, to: sizes[startScale])
             previous = try resized(up, to: target[startScale])
         }
         return try generate(from: startScale, through: finest, previous: previous, sizes: target) { k, size in
@@ -101,7 +107,7 @@ extension SinGANModel {
     }
 
     /// Injects an image at scale n (1 <= n <= finest) and runs G_n ... G_finest with fresh noise:
-    /// the reference is resized to scale n-1, upsampled by 1/r to scale n, then refined.
+    /// the reference is resized to scale n-1, upsampled to scale n, then refined.
     /// Harmonization, editing and paint to image use this (SINGAN.md section 4).
     public func generate(injecting reference: Tensor, atScale n: Int, rng: RandomGenerator) throws -> Tensor {
         guard (1...max(1, finest)).contains(n), n <= finest else {
@@ -109,7 +115,7 @@ extension SinGANModel {
                 reason: "must be in 1...\(finest), got \(n)")
         }
         let coarse = try resized(reference, to: sizes[n - 1])
-        let previous = try upsampled(coarse, factor: geometry.factor, to: sizes[n])
+        let previous = try upsample(coarse, to: sizes[n])
         return try generate(from: n, through: finest, previous: previous, sizes: sizes) { k, size in
             self.noise(scale: k, size: size, rng: rng)
         }

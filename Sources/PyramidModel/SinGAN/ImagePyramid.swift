@@ -48,14 +48,34 @@ public func resized(_ image: Tensor, to size: ImageSize) throws -> Tensor {
     return Tensor(shape: [1, c, size.height, size.width], scalars: values)
 }
 
-/// Upsamples the output of one scale for the next: by 1/r (`ceil(size / r)` per axis, at least
-/// `size`), then crops the top-left `size` window, as the authors' release does.
-public func upsampled(_ image: Tensor, factor r: Double, to size: ImageSize) throws -> Tensor {
-    let (h, w) = (image.shape[2], image.shape[3])
-    let grown = ImageSize(height: max(Int((Double(h) / r).rounded(.up)), size.height),
-                          width: max(Int((Double(w) / r).rounded(.up)), size.width))
-    let big = try resized(image, to: grown)
-    return cropTopLeft(big, to: size)
+/// How the output of one scale is upsampled to the next scale's size. Recorded in the model
+/// file, so a model is always sampled the way it was trained.
+public enum Upsampling: String, Codable, Sendable, CaseIterable {
+    /// A straight resize to the next scale's size (the default since model format 2). Our
+    /// resizer maps coordinates by the ratio of sizes, as it does when it builds the pyramid, so
+    /// the upsampled image of scale n-1 is aligned pixel for pixel with the real image of scale
+    /// n: the upsampled real_{n-1} differs from real_n only by the detail scale n-1 lacks.
+    case resize
+    /// Grow by 1/r to `ceil(size / r)`, then crop the top-left window (format 1 models). This is
+    /// how the authors' release upsamples, but it is aligned there only because its resizer maps
+    /// coordinates by the exact factor r; with ours it stretches every upsampled image by up to
+    /// a few percent against the next real image (issue 11). Kept so older models sample as
+    /// they were trained.
+    case growAndCrop = "grow-and-crop"
+}
+
+/// Upsamples the output of one scale (`image`) to the next scale's `size`; `r` is the pyramid
+/// factor, used only by `.growAndCrop`.
+public func upsampled(_ image: Tensor, to size: ImageSize, factor r: Double, mode: Upsampling) throws -> Tensor {
+    switch mode {
+    case .resize:
+        return try resized(image, to: size)
+    case .growAndCrop:
+        let (h, w) = (image.shape[2], image.shape[3])
+        let grown = ImageSize(height: max(Int((Double(h) / r).rounded(.up)), size.height),
+                              width: max(Int((Double(w) / r).rounded(.up)), size.width))
+        return cropTopLeft(try resized(image, to: grown), to: size)
+    }
 }
 
 /// The top-left `size` window of an [N, C, H, W] tensor (a constant, outside autograd).
@@ -74,4 +94,17 @@ func cropTopLeft(_ x: Tensor, to size: ImageSize) -> Tensor {
         }
     }
     return Tensor(shape: [n, c, size.height, size.width], scalars: out)
+}
+
+extension ImagePyramid {
+    /// The lowest noise amplitude scale n can have: `0.1 x RMSE(resize(real_{n-1}, size_n),
+    /// real_n)` (with the configured amplitude factor). sigma_n measures how far the
+    /// reconstruction upsampled from scale n-1 is from real_n; even a perfect reconstruction of
+    /// real_{n-1} lacks the detail that only scale n has, so sigma_n stays above this. A sigma
+    /// far above it means a poor reconstruction or a misaligned upsampling. Nil at scale 0.
+    public func noiseFloor(atScale n: Int, amplitudeFactor: Float) throws -> Float? {
+        guard n > 0 else { return nil }
+        let up = try resized(reals[n - 1], to: geometry.sizes[n])
+        return amplitudeFactor * rootMeanSquare(reals[n], up)
+    }
 }

@@ -32,7 +32,8 @@ struct ModelFileContents {
 }
 
 /// Mapping between `SinGANModel` (+ training state) and the tensors and metadata of a
-/// safetensors file. The layout, version 1:
+/// safetensors file. The layout, version 2 (version 1 is the same without `upsampling` in
+/// `config`):
 ///
 /// - `scale.<n>.real` F32 [1, 3, h, w] for every scale of the pyramid
 /// - `scale.<n>.generator.<name>` every parameter and BatchNorm statistic of finished G_n
@@ -95,8 +96,9 @@ enum ModelFile {
         guard let version = file.metadata["format_version"].flatMap(Int.init) else {
             throw incompatible("format_version is missing")
         }
-        guard version == SinGANModel.formatVersion else {
-            throw incompatible("format version \(version); this program reads version \(SinGANModel.formatVersion)")
+        guard SinGANModel.readableFormatVersions.contains(version) else {
+            let readable = SinGANModel.readableFormatVersions
+            throw incompatible("format version \(version); this program reads versions \(readable.lowerBound) to \(readable.upperBound)")
         }
         let config: TrainingConfig = try decodeJSON(file.metadata["config"], "config", path)
         do { try config.validate() } catch { throw corrupt("its configuration is invalid: \(error)") }

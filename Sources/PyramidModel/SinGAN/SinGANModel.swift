@@ -25,8 +25,12 @@ public final class SinGANModel {
         public var channels: Int { generator.channels }
     }
 
-    /// The version of the model file layout this program writes and reads.
-    public static let formatVersion = 1
+    /// The version of the model file layout this program writes. Version 2 records the
+    /// upsampling between scales in the configuration; version 1 files (which lack it) are still
+    /// read, and sample with the grow-and-crop upsampling they were trained with.
+    public static let formatVersion = 2
+    /// The versions this program reads.
+    public static let readableFormatVersions = 1...2
     /// The `format` metadata value that marks a SinGAN model file.
     public static let formatName = "singan-swift"
 

@@ -37,6 +37,8 @@ public final class SinGANTrainer {
         let generatorOptimizer: Adam
         let criticOptimizer: Adam
         let sigma: Float
+        /// The lowest sigma this scale can have (`ImagePyramid.noiseFloor`); nil at scale 0.
+        let noiseFloor: Float?
         /// rec(n), the reconstruction path's input at this scale (zeros at scale 0).
         let reconstructionInput: Tensor
     }
@@ -77,6 +79,7 @@ public final class SinGANTrainer {
         self.current = ScaleState(
             n: t.scale, iteration: t.iteration, generator: t.generator, critic: t.critic,
             generatorOptimizer: optimizers.generator, criticOptimizer: optimizers.critic, sigma: t.sigma,
+            noiseFloor: try pyramid.noiseFloor(atScale: t.scale, amplitudeFactor: config.noiseAmplitudeFactor),
             reconstructionInput: try reconstructionInput(atScale: t.scale, model: contents.model))
     }
 
@@ -106,7 +109,7 @@ public final class SinGANTrainer {
             model!.scales.append(.init(generator: state.generator, sigma: state.sigma, real: pyramid.reals[state.n]))
             log.scales.append(ScaleReport(
                 scale: state.n, size: pyramid.geometry.sizes[state.n], channels: state.generator.channels,
-                noiseAmplitude: sigmaReport, iterations: config.iterations, seconds: log.currentScaleSeconds,
+                noiseAmplitude: sigmaReport, noiseFloor: state.noiseFloor, iterations: config.iterations, seconds: log.currentScaleSeconds,
                 finalLosses: lastLosses ?? TrainingLosses(critic: .nan, generator: .nan, reconstruction: .nan)))
             log.currentScaleSeconds = 0
             if state.n + 1 < scaleCount {
@@ -156,7 +159,9 @@ public final class SinGANTrainer {
         let optimizers = makeOptimizers(generator, critic)
         return ScaleState(n: n, iteration: 0, generator: generator, critic: critic,
                           generatorOptimizer: optimizers.generator, criticOptimizer: optimizers.critic,
-                          sigma: sigma, reconstructionInput: recInput)
+                          sigma: sigma,
+                          noiseFloor: try pyramid.noiseFloor(atScale: n, amplitudeFactor: config.noiseAmplitudeFactor),
+                          reconstructionInput: recInput)
     }
 
     private func makeOptimizers(_ g: Generator, _ d: Critic) -> (generator: Adam, critic: Adam) {
@@ -169,7 +174,7 @@ public final class SinGANTrainer {
     private func reconstructionInput(atScale n: Int, model: SinGANModel) throws -> Tensor {
         let size = pyramid.geometry.sizes[n]
         guard n > 0 else { return Tensor.zeros([1, 3, size.height, size.width]) }
-        return try upsampled(try model.reconstruction(atScale: n - 1), factor: pyramid.geometry.factor, to: size)
+        return try model.upsample(try model.reconstruction(atScale: n - 1), to: size)
     }
 
     /// rand(n): the finished scales on fresh noise, upsampled to scale n (zeros at scale 0).
@@ -179,7 +184,7 @@ public final class SinGANTrainer {
         let sample = try model.generate(
             from: 0, through: n - 1, previous: Tensor.zeros([1, 3, model.sizes[0].height, model.sizes[0].width]),
             sizes: model.sizes) { k, size in model.noise(scale: k, size: size, rng: rng) }
-        return try upsampled(sample, factor: pyramid.geometry.factor, to: size)
+        return try model.upsample(sample, to: size)
     }
 
     // MARK: - Iterations
@@ -307,7 +312,7 @@ public final class SinGANTrainer {
             scale: s.n, scaleCount: sizes.count, iteration: s.iteration, iterations: config.iterations,
             iterationsPerSecond: rate, scaleSecondsLeft: scaleLeft,
             totalSecondsLeft: scaleLeft + laterScales * Double(config.iterations) * perIteration,
-            losses: losses, noiseAmplitude: s.sigma)
+            losses: losses, noiseAmplitude: s.sigma, noiseFloor: s.noiseFloor)
     }
 }
 

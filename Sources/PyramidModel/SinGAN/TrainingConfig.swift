@@ -54,6 +54,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var zStarMode: ZStarMode = .fixed
     /// Noise drawn at the padded size instead of zero-padded (for animation models).
     public var noisePadding: Bool = false
+    /// How each scale's output is upsampled to the next scale. Default: a straight resize,
+    /// aligned with the pyramid (issue 11); models of format 1 used `.growAndCrop`.
+    public var upsampling: Upsampling = .resize
 
     // Run.
     /// Seed of the random generator that initialises the networks and draws every noise map.
@@ -62,6 +65,34 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var checkpointInterval: Int = 100
 
     public init() {}
+
+    /// Reads a configuration from a model file's metadata. Fields added after the first model
+    /// format may be absent from older files: they take the value that reproduces how those
+    /// files were trained (`upsampling`: `.growAndCrop`).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxSize = try c.decode(Int.self, forKey: .maxSize)
+        minSize = try c.decode(Int.self, forKey: .minSize)
+        scaleFactor = try c.decode(Double.self, forKey: .scaleFactor)
+        baseChannels = try c.decode(Int.self, forKey: .baseChannels)
+        maxChannels = try c.decode(Int.self, forKey: .maxChannels)
+        iterations = try c.decode(Int.self, forKey: .iterations)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        beta1 = try c.decode(Float.self, forKey: .beta1)
+        beta2 = try c.decode(Float.self, forKey: .beta2)
+        learningRateDropAt = try c.decode(Double.self, forKey: .learningRateDropAt)
+        learningRateDecay = try c.decode(Float.self, forKey: .learningRateDecay)
+        criticSteps = try c.decode(Int.self, forKey: .criticSteps)
+        generatorSteps = try c.decode(Int.self, forKey: .generatorSteps)
+        gradientPenaltyWeight = try c.decode(Float.self, forKey: .gradientPenaltyWeight)
+        reconstructionWeight = try c.decode(Float.self, forKey: .reconstructionWeight)
+        noiseAmplitudeFactor = try c.decode(Float.self, forKey: .noiseAmplitudeFactor)
+        zStarMode = try c.decode(ZStarMode.self, forKey: .zStarMode)
+        noisePadding = try c.decode(Bool.self, forKey: .noisePadding)
+        upsampling = try c.decodeIfPresent(Upsampling.self, forKey: .upsampling) ?? .growAndCrop
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        checkpointInterval = try c.decode(Int.self, forKey: .checkpointInterval)
+    }
 
     /// The published defaults: max size 250, min size 25, factor 0.75, 2000 iterations per scale.
     public static let paper = TrainingConfig()

@@ -22,6 +22,10 @@ public struct ScaleReport: Codable, Equatable, Sendable {
     public var channels: Int
     /// sigma_n.
     public var noiseAmplitude: Float
+    /// The lowest sigma_n can be, `0.1 x RMSE(resize(real_{n-1}, size_n), real_n)`
+    /// (`ImagePyramid.noiseFloor`); nil at scale 0. A well-trained, aligned pyramid keeps sigma_n
+    /// within about 2x of it.
+    public var noiseFloor: Float?
     public var iterations: Int
     /// Wall-clock seconds spent training this scale (summed over resumed runs).
     public var seconds: Double
@@ -80,4 +84,6 @@ public struct TrainingProgress: Sendable {
     public var losses: TrainingLosses
     /// sigma of this scale.
     public var noiseAmplitude: Float
+    /// The lowest sigma this scale can have (see `ScaleReport.noiseFloor`); nil at scale 0.
+    public var noiseFloor: Float?
 }

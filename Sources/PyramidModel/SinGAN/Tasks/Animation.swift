@@ -53,7 +53,7 @@ extension SinGANModel {
                 z2 = z1
                 z1 = z
                 let previous = k == 0 ? Tensor.zeros([1, 3, size.height, size.width])
-                                      : try upsampled(frames[f], factor: geometry.factor, to: size)
+                                      : try upsample(frames[f], to: size)
                 let noise = k < settings.startScale ? rest : z
                 current.append(withNoGrad {
                     runGenerator(scales[k].generator, sigma: scales[k].sigma, noise: noise, previous: previous)

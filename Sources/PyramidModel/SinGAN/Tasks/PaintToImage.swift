@@ -9,12 +9,12 @@ extension SinGANModel {
     }
 
     /// What G_n receives when `image` is injected at scale n: the image resized to scale n-1 and
-    /// upsampled by 1/r to scale n, then mapped onto `palette` if one is given (so the input holds
+    /// upsampled to scale n, then mapped onto `palette` if one is given (so the input holds
     /// only palette colours, as in fine-tuning).
     public func injectionInput(_ image: Tensor, atScale n: Int, palette: Palette? = nil) throws -> Tensor {
         try checkInjectionScale(n)
         let coarse = try resized(image, to: sizes[n - 1])
-        let input = try upsampled(coarse, factor: geometry.factor, to: sizes[n])
+        let input = try upsample(coarse, to: sizes[n])
         return palette.map { $0.quantize(input) } ?? input
     }
 
@@ -61,7 +61,7 @@ extension SinGANModel {
         let dOptimizer = Adam(parameters: critic.parameters, lr: config.learningRate, betas: betas)
 
         let size = sizes[n], real = scales[n].real, sigma = scales[n].sigma
-        let recInput = try upsampled(try reconstruction(atScale: n - 1), factor: geometry.factor, to: size)
+        let recInput = try upsample(try reconstruction(atScale: n - 1), to: size)
         let zeros = Tensor.zeros([1, 3, size.height, size.width])
         for iteration in 0..<config.iterations {
             if shouldStop() { throw SinGANError.cancelled(checkpoint: nil) }
@@ -74,7 +74,7 @@ extension SinGANModel {
             for _ in 0..<config.criticSteps {
                 let sample = try generate(from: 0, through: n - 1, previous: Tensor.zeros([1, 3, sizes[0].height, sizes[0].width]),
                                           sizes: sizes) { k, s in self.noise(scale: k, size: s, rng: rng) }
-                previous = palette.quantize(try upsampled(sample, factor: geometry.factor, to: size))
+                previous = palette.quantize(try upsample(sample, to: size))
                 let prev = previous
                 let fake = withNoGrad { runGenerator(generator, sigma: sigma, noise: noise, previous: prev) }
                 let penalty = fineTuningPenalty(critic, real: real, fake: fake, weight: config.gradientPenaltyWeight, rng: rng)
