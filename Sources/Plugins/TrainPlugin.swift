@@ -12,7 +12,7 @@ public struct TrainPlugin: TaskPlugin {
         .int("max_size", range: 11...4096, "longer side of the working image in pixels (default: the preset's)"),
         .int("min_size", range: 11...4096, "shorter side of the coarsest scale in pixels (default: the preset's)"),
         .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation)"),
-        .choice("z_star", ["fixed", "redrawn"], default: "fixed", "scale 0's reconstruction noise: fixed (paper) or redrawn (authors' release)"),
+        .choice("z_star", ["fixed", "redrawn"], default: "redrawn", "scale 0's reconstruction noise: redrawn every iteration (authors' release, default) or fixed (the paper's text)"),
         .int("seed", default: 0, range: 0...Int(Int32.max), "seed of the training run"),
     ])
     public static let inputs = TaskInputs(image: .required)
@@ -26,7 +26,7 @@ public struct TrainPlugin: TaskPlugin {
         if let v = p.optionalInt("max_size") { c.maxSize = v }
         if let v = p.optionalInt("min_size") { c.minSize = v }
         c.noisePadding = p.bool("noise_padding")
-        c.zStarMode = ZStarMode(rawValue: p.string("z_star")) ?? .fixed
+        c.zStarMode = ZStarMode(rawValue: p.string("z_star")) ?? .redrawn
         c.seed = UInt64(p.int("seed"))
         do { try c.validate() } catch { throw TaskError("train: \(error)") }
         return c

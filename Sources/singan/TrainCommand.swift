@@ -52,7 +52,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of the run's random generator.")
     var seed: UInt64?
 
-    @Option(name: .customLong("z-star"), help: "Scale 0's reconstruction noise: fixed (the paper, default) or redrawn (every iteration, as the authors' release).")
+    @Option(name: .customLong("z-star"), help: "Scale 0's reconstruction noise: redrawn (every iteration, as the authors' release; default) or fixed (the paper's text).")
     var zStar: ZStarMode?
 
     @Flag(help: "Draw noise at the padded size instead of zero-padding it (for animation models).")

@@ -61,7 +61,7 @@ final class SinGANGeometryTests: XCTestCase {
         XCTAssertEqual(paper.scaleFactor, 0.75)
         XCTAssertEqual(paper.iterations, 2000)
         XCTAssertEqual(paper.learningRateDropIteration, 1600)
-        XCTAssertEqual(paper.zStarMode, .fixed)
+        XCTAssertEqual(paper.zStarMode, .redrawn)
         XCTAssertNotNil(TrainingConfig.preset(named: "quick"))
         XCTAssertNil(TrainingConfig.preset(named: "slow"))
         try TrainingConfig.quick.validate()
@@ -77,7 +77,7 @@ final class SinGANGeometryTests: XCTestCase {
     func testConfigRoundTripsThroughJSON() throws {
         var c = TrainingConfig.quick
         c.seed = 12345678901234
-        c.zStarMode = .redrawn
+        c.zStarMode = .fixed
         c.learningRate = 3e-4
         let back = try JSONDecoder().decode(TrainingConfig.self, from: JSONEncoder().encode(c))
         XCTAssertEqual(back, c)

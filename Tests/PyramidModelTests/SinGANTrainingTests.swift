@@ -135,9 +135,9 @@ final class SinGANTrainingTests: XCTestCase {
         XCTAssertThrowsError(try SinGANTrainer(resumingFrom: path, pyramid: try TinySinGAN.pyramid()))
     }
 
-    func testRedrawnZStarModeTrains() throws {
+    func testFixedZStarModeTrains() throws {
         var config = TinySinGAN.config
-        config.zStarMode = .redrawn
+        config.zStarMode = .fixed
         config.iterations = 4
         config.noisePadding = true
         let model = try SinGANTrainer(pyramid: try TinySinGAN.pyramid(config), config: config).train()

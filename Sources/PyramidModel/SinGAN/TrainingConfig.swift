@@ -2,11 +2,14 @@
 ///
 /// The paper fixes one z*; the authors' release draws a new one at every iteration of scale 0
 /// and keeps the last. Both reconstruct the image; they differ only in what scale 0 learns to
-/// map z* to.
+/// map z* to. Every preset uses `.redrawn`: the paper's figures came from the release, and at
+/// equal settings it gives lower patch SWD ratios and the release's narrower variety of layouts
+/// (BENCHMARKS.md, "Fidelity").
 public enum ZStarMode: String, Codable, Sendable, CaseIterable {
-    /// One z* drawn when scale 0 starts, used for every iteration (the paper). The default.
+    /// One z* drawn when scale 0 starts, used for every iteration (the paper's text).
     case fixed
     /// A new z* drawn at every iteration of scale 0; the last one is kept (the authors' release).
+    /// The default.
     case redrawn
 }
 
@@ -50,8 +53,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var noiseAmplitudeFactor: Float = 0.1
 
     // Choices the authors' release leaves open (issue 4, item 5).
-    /// Fixed or redrawn z* at scale 0. Default: fixed (the paper).
-    public var zStarMode: ZStarMode = .fixed
+    /// Fixed or redrawn z* at scale 0. Default: redrawn (the release, which made the paper's figures).
+    public var zStarMode: ZStarMode = .redrawn
     /// Noise drawn at the padded size instead of zero-padded (for animation models).
     public var noisePadding: Bool = false
     /// How each scale's output is upsampled to the next scale. Default: a straight resize,
