@@ -34,31 +34,40 @@ let package = Package(
         // Fixed-argument wrappers around libvips' variadic operations.
         .target(name: "CVips", dependencies: ["CLibVips"], path: "Sources/CVips"),
 
-        .target(name: "Vips", dependencies: ["CVips"]),
-        .target(name: "PyramidModel", dependencies: ["COpenBLAS", "CPrefetch", "Vips"], swiftSettings: fastMath),
-        .target(name: "Plugins", dependencies: ["PyramidModel", "Vips", .product(name: "Logging", package: "swift-log")],
+        // Layers, bottom up: whole-file writes; image IO; the tensor engine; SinGAN; task plugins;
+        // the daemon; the command.
+        .target(name: "AtomicFile"),
+        .target(name: "Vips", dependencies: ["CVips", "AtomicFile"]),
+        .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: fastMath),
+        .target(name: "SinGAN", dependencies: ["Engine", "Vips", "AtomicFile"], swiftSettings: fastMath),
+        .target(name: "Plugins", dependencies: ["SinGAN", "Engine", "Vips", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: fastMath),
         .target(name: "Daemon", dependencies: [
-            "Plugins", "Vips", "CInotify",
+            "Plugins", "Vips", "AtomicFile", "CInotify",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // OpenBLAS only for `singan bench --conv`'s im2col + sgemm yardstick (ConvBenchmark.swift).
         .executableTarget(name: "singan", dependencies: [
-            "Vips", "PyramidModel", "Plugins", "Daemon",
+            "AtomicFile", "Vips", "Engine", "SinGAN", "Plugins", "Daemon", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fastMath),
 
-        // Seeded random numbers shared by the test targets.
+        // Support shared by the test targets: seeded random numbers, tensor comparison.
         .target(name: "SeededRandom", path: "Tests/SeededRandom"),
+        .target(name: "TensorAssertions", dependencies: ["Engine"], path: "Tests/TensorAssertions"),
+        .testTarget(name: "AtomicFileTests", dependencies: ["AtomicFile"]),
         .testTarget(name: "VipsTests", dependencies: ["Vips", "SeededRandom"], resources: [.copy("Resources")]),
-        .testTarget(name: "PyramidModelTests", dependencies: ["PyramidModel", "Vips", "SeededRandom"],
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "SeededRandom", "TensorAssertions"],
+                    swiftSettings: fastMath),
+        .testTarget(name: "SinGANTests", dependencies: ["SinGAN", "Engine", "Vips", "TensorAssertions"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
-        .testTarget(name: "PluginsTests", dependencies: ["Plugins", "PyramidModel", "Vips"],
+        .testTarget(name: "PluginsTests", dependencies: ["Plugins", "SinGAN", "Engine", "Vips"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "singan"]),
-        .testTarget(name: "SinganCLITests", dependencies: ["singan", "PyramidModel", "Vips"],
+        .testTarget(name: "SinganCLITests", dependencies: ["singan", "SinGAN", "Vips"],
                     resources: [.copy("Resources")]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,5 @@
+import AtomicFile
 import Foundation
-import Vips
 
 /// File moves that never leave a partial file at the destination.
 enum FileMoves {

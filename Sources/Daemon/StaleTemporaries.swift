@@ -1,5 +1,5 @@
+import AtomicFile
 import Foundation
-import Vips
 
 /// The hidden temporaries of this program's atomic writes (`AtomicFile.write`: images,
 /// animations, model files and checkpoints, the daemon's moves across file systems and its

@@ -1,5 +1,5 @@
 import Foundation
-import PyramidModel
+import SinGAN
 import Vips
 
 /// Animation: a looping GIF or animated WebP from a random walk in the model's noise space.

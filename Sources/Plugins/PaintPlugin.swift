@@ -1,5 +1,6 @@
+import Engine
 import Foundation
-import PyramidModel
+import SinGAN
 
 /// Paint to image: a clip art or painting injected at a coarse scale becomes an image with the
 /// training image's textures. With `quantize`, the paint is mapped to a 5-colour k-means palette
@@ -34,7 +35,7 @@ public struct PaintPlugin: TaskPlugin {
         }
         let paint = try SinGANTask.loadImage(paintURL, role: "paint: paint", context: context)
         let rng = SinGANTask.rng(request.parameters)
-        let output = try SinGANTask.guarded(Self.name) { () throws -> PyramidModel.Tensor in
+        let output = try SinGANTask.guarded(Self.name) { () throws -> Engine.Tensor in
             var palette: Palette?
             if request.parameters.bool("quantize") {
                 let colors = model.palette(atScale: scale, count: Self.paletteSize)

@@ -1,5 +1,5 @@
 import Foundation
-import PyramidModel
+import SinGAN
 
 /// Random samples of a model, of the training image's shape or stretched.
 public struct SamplePlugin: TaskPlugin {

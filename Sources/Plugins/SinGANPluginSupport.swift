@@ -1,6 +1,7 @@
+import Engine
 import Foundation
 import Logging
-import PyramidModel
+import SinGAN
 import Vips
 
 /// Shared steps of the SinGAN task plugins: loading models and images, writing results,

@@ -1,5 +1,5 @@
 import Foundation
-import PyramidModel
+import SinGAN
 
 /// Super-resolution from a low-resolution image alone: a model is trained on the image with
 /// reconstruction weight 100 and a pyramid factor close to 2^(-1/3) (unless one is given), then

@@ -1,5 +1,5 @@
 import Foundation
-import PyramidModel
+import SinGAN
 
 /// Trains a SinGAN model on the input image (the `model: {train: ...}` of pipelines). The run
 /// checkpoints into the context's checkpoint folder and resumes from it after an interruption.

@@ -1,3 +1,4 @@
+import AtomicFile
 import CVips
 import Foundation
 
@@ -55,6 +56,10 @@ extension VipsImage {
         } catch let error as VipsError {
             throw VipsError.writeFailed(path: path, reason: error.description)
         }
-        try AtomicFile.write(data, to: path)
+        do {
+            try AtomicFile.write(data, to: path)
+        } catch AtomicFileError.writeFailed(_, let reason) {
+            throw VipsError.writeFailed(path: path, reason: reason)
+        }
     }
 }

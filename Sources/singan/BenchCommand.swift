@@ -1,6 +1,7 @@
 import ArgumentParser
+import Engine
 import Foundation
-import PyramidModel
+import SinGAN
 
 /// `singan bench`: seconds per SinGAN training iteration at one scale, comparable with
 /// `shared/tools/torch_reference_bench.py` (same iteration, same JSON keys); with `--conv`, the

@@ -3,7 +3,7 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
-import PyramidModel
+import Engine
 
 /// Times the three 3x3 convolution kernels for a C -> C channel convolution of one H x W image and
 /// returns one JSON line: milliseconds (median and min over `iters`) and GFLOP/s (from the median),
@@ -15,6 +15,7 @@ import PyramidModel
 /// GFLOP per CPU-second x threads is what the kernel would reach with the cores to itself
 /// (OpenBLAS threads spin while waiting, which inflates `gemm_forward_cpu_ms`).
 func runConvBenchmark(height: Int, width: Int, channels: Int, iters: Int, warmup: Int, threads: Int) -> String {
+    openblas_set_num_threads(Int32(threads))  // the yardstick's sgemm, on as many threads as our kernels
     let c = channels, ho = height - 2, wo = width - 2
     var seed: UInt64 = 42
     func random(_ count: Int) -> [Float] {

@@ -1,5 +1,5 @@
 import Foundation
-import PyramidModel
+import SinGAN
 
 /// Output paths checked (or folders created) before any work starts, so that a command that
 /// cannot write its result fails at once, with the reason, and leaves nothing behind.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtomicFile
 import Foundation
 import Plugins
 import Vips

@@ -1,8 +1,8 @@
 import ArgumentParser
+import AtomicFile
 import Dispatch
 import Foundation
-import PyramidModel
-import Vips
+import SinGAN
 
 /// `singan train IMAGE -o MODEL`: trains a SinGAN on one image.
 struct TrainCommand: ParsableCommand {
@@ -101,7 +101,7 @@ struct TrainCommand: ParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 do {
                     try AtomicFile.write(try encoder.encode(r), to: report)
-                } catch VipsError.writeFailed(_, let reason) {
+                } catch AtomicFileError.writeFailed(_, let reason) {
                     throw SinGANError.writeFailed(path: report, reason: reason)
                 }
             }

@@ -1,6 +1,7 @@
+import Engine
 import Foundation
 import Plugins
-import PyramidModel
+import SinGAN
 import XCTest
 
 /// The authors' editing example (stone.png with stone_edit.png and its mask) on a tiny model.

@@ -1,6 +1,7 @@
+import Engine
 import Foundation
 import Plugins
-import PyramidModel
+import SinGAN
 import Vips
 import XCTest
 

@@ -1,6 +1,7 @@
+import Engine
 import Foundation
 import Plugins
-import PyramidModel
+import SinGAN
 import XCTest
 
 /// Super-resolution from the low-resolution image alone: the plugin trains its own model.

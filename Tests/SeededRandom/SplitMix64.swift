@@ -1,5 +1,5 @@
 /// Deterministic pseudo-random numbers for tests (SplitMix64), so that failures reproduce.
-/// Shared by the test targets; the engine's own generator is `PyramidModel.RandomGenerator`.
+/// Shared by the test targets; the engine's own generator is `Engine.RandomGenerator`.
 public struct SplitMix64: RandomNumberGenerator {
     public var state: UInt64
 

@@ -1,5 +1,6 @@
+import Engine
 import Foundation
-import PyramidModel
+import SinGAN
 import XCTest
 
 /// `singan train` killed with SIGKILL mid-scale loses at most 100 iterations (the checkpoint

@@ -1,0 +1,155 @@
+import Engine
+
+/// How scale 0's reconstruction noise z* is chosen during training (SINGAN.md section 3).
+///
+/// The paper fixes one z*; the authors' release draws a new one at every iteration of scale 0
+/// and keeps the last. Both reconstruct the image; they differ only in what scale 0 learns to
+/// map z* to. Every preset uses `.redrawn`: the paper's figures came from the release, and at
+/// equal settings it gives lower patch SWD ratios and the release's narrower variety of layouts
+/// (BENCHMARKS.md, "Fidelity").
+public enum ZStarMode: String, Codable, Sendable, CaseIterable {
+    /// One z* drawn when scale 0 starts, used for every iteration (the paper's text).
+    case fixed
+    /// A new z* drawn at every iteration of scale 0; the last one is kept (the authors' release).
+    /// The default.
+    case redrawn
+}
+
+/// Every number that shapes a SinGAN training run. Stored in the model file's metadata, so a
+/// model always says how it was made. Defaults are the published ones (`TrainingConfig.paper`).
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    // Pyramid (SINGAN.md section 1).
+    /// The working image's longer side is at most this many pixels.
+    public var maxSize: Int = 250
+    /// The coarsest scale's shorter side, in pixels.
+    public var minSize: Int = 25
+    /// The initial pyramid factor; the real factor r is derived from it (see `PyramidGeometry`).
+    public var scaleFactor: Double = 0.75
+
+    // Networks (section 2).
+    /// Width of scales 0-3; doubles every 4 scales up to `maxChannels`.
+    public var baseChannels: Int = 32
+    /// Upper bound of the width.
+    public var maxChannels: Int = 128
+
+    // Optimisation (section 3).
+    /// Iterations per scale.
+    public var iterations: Int = 2000
+    /// Adam learning rate of the generator and of the critic.
+    public var learningRate: Float = 5e-4
+    /// Adam's beta1, beta2.
+    public var beta1: Float = 0.5
+    public var beta2: Float = 0.999
+    /// The learning rates are multiplied by `learningRateDecay` once `learningRateDropAt` of a
+    /// scale's iterations are done (1600 of 2000 in the paper).
+    public var learningRateDropAt: Double = 0.8
+    public var learningRateDecay: Float = 0.1
+    /// Critic and generator steps per iteration.
+    public var criticSteps: Int = 3
+    public var generatorSteps: Int = 3
+    /// WGAN-GP weight (lambda).
+    public var gradientPenaltyWeight: Float = 0.1
+    /// Reconstruction loss weight (alpha); 100 for super-resolution models.
+    public var reconstructionWeight: Float = 10
+    /// sigma_n = noiseAmplitudeFactor * RMSE(reals[n], rec(n)).
+    public var noiseAmplitudeFactor: Float = 0.1
+
+    // Choices the authors' release leaves open (issue 4, item 5).
+    /// Fixed or redrawn z* at scale 0. Default: redrawn (the release, which made the paper's figures).
+    public var zStarMode: ZStarMode = .redrawn
+    /// Noise drawn at the padded size instead of zero-padded (for animation models).
+    public var noisePadding: Bool = false
+    /// How each scale's output is upsampled to the next scale. Default: a straight resize,
+    /// aligned with the pyramid (issue 11); models of format 1 used `.growAndCrop`.
+    public var upsampling: Upsampling = .resize
+
+    // Run.
+    /// Seed of the random generator that initialises the networks and draws every noise map.
+    public var seed: UInt64 = 0
+    /// A checkpoint is written after every this many iterations (and after every scale).
+    public var checkpointInterval: Int = 100
+
+    public init() {}
+
+    /// Reads a configuration from a model file's metadata. Fields added after the first model
+    /// format may be absent from older files: they take the value that reproduces how those
+    /// files were trained (`upsampling`: `.growAndCrop`).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxSize = try c.decode(Int.self, forKey: .maxSize)
+        minSize = try c.decode(Int.self, forKey: .minSize)
+        scaleFactor = try c.decode(Double.self, forKey: .scaleFactor)
+        baseChannels = try c.decode(Int.self, forKey: .baseChannels)
+        maxChannels = try c.decode(Int.self, forKey: .maxChannels)
+        iterations = try c.decode(Int.self, forKey: .iterations)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        beta1 = try c.decode(Float.self, forKey: .beta1)
+        beta2 = try c.decode(Float.self, forKey: .beta2)
+        learningRateDropAt = try c.decode(Double.self, forKey: .learningRateDropAt)
+        learningRateDecay = try c.decode(Float.self, forKey: .learningRateDecay)
+        criticSteps = try c.decode(Int.self, forKey: .criticSteps)
+        generatorSteps = try c.decode(Int.self, forKey: .generatorSteps)
+        gradientPenaltyWeight = try c.decode(Float.self, forKey: .gradientPenaltyWeight)
+        reconstructionWeight = try c.decode(Float.self, forKey: .reconstructionWeight)
+        noiseAmplitudeFactor = try c.decode(Float.self, forKey: .noiseAmplitudeFactor)
+        zStarMode = try c.decode(ZStarMode.self, forKey: .zStarMode)
+        noisePadding = try c.decode(Bool.self, forKey: .noisePadding)
+        upsampling = try c.decodeIfPresent(Upsampling.self, forKey: .upsampling) ?? .growAndCrop
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        checkpointInterval = try c.decode(Int.self, forKey: .checkpointInterval)
+    }
+
+    /// The published defaults: max size 250, min size 25, factor 0.75, 2000 iterations per scale.
+    public static let paper = TrainingConfig()
+
+    /// For demos and tests: a 64 px working image, min size 20 (at most 6 scales), width 32 at
+    /// every scale, 150 iterations per scale; everything else as `paper`. Chosen so that any image
+    /// trains in about 2 minutes on 2 cores with this engine (see the measurements in the report of
+    /// issue 4); the paper preset's cost is dominated by its 64- and 128-channel fine scales.
+    public static var quick: TrainingConfig {
+        var c = TrainingConfig()
+        c.maxSize = 64
+        c.minSize = 20
+        c.maxChannels = 32
+        c.iterations = 150
+        return c
+    }
+
+    /// Named presets, for the command line.
+    public static func preset(named name: String) -> TrainingConfig? {
+        switch name {
+        case "paper": return .paper
+        case "quick": return .quick
+        default: return nil
+        }
+    }
+
+    /// The width (channels) of scale n: `min(base * 2^floor(n/4), max)`.
+    public func channels(atScale n: Int) -> Int {
+        min(baseChannels << min(n / 4, 16), maxChannels)
+    }
+
+    /// The iteration from which the lowered learning rate applies.
+    public var learningRateDropIteration: Int {
+        Int((Double(iterations) * learningRateDropAt).rounded())
+    }
+
+    /// Checks that every number is in its domain; the error names the parameter.
+    public func validate() throws {
+        func bad(_ name: String, _ reason: String) -> SinGANError {
+            .invalidConfiguration(parameter: name, reason: reason)
+        }
+        if minSize < 11 { throw bad("min-size", "must be at least 11 (the networks' receptive field), got \(minSize)") }
+        if maxSize < minSize { throw bad("max-size", "must be at least min-size (\(minSize)), got \(maxSize)") }
+        if !(scaleFactor > 0 && scaleFactor < 1) { throw bad("scale-factor", "must be in (0, 1), got \(scaleFactor)") }
+        if iterations < 1 { throw bad("iters", "must be at least 1, got \(iterations)") }
+        if baseChannels < 1 || maxChannels < baseChannels {
+            throw bad("channels", "base \(baseChannels) and max \(maxChannels) must satisfy 1 <= base <= max")
+        }
+        if !(learningRate > 0) { throw bad("learning-rate", "must be positive, got \(learningRate)") }
+        if !(0..<1).contains(beta1) || !(0..<1).contains(beta2) { throw bad("betas", "must be in [0, 1)") }
+        if !(0...1).contains(learningRateDropAt) { throw bad("lr-drop-at", "must be in [0, 1], got \(learningRateDropAt)") }
+        if criticSteps < 1 || generatorSteps < 1 { throw bad("steps", "critic and generator steps must be at least 1") }
+        if checkpointInterval < 1 { throw bad("checkpoint-interval", "must be at least 1, got \(checkpointInterval)") }
+    }
+}
