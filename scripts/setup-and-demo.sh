@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fresh machine to demo: installs missing packages, builds in release mode, then runs the main
 # job: a watch-folder daemon on a demo root (demo-root/), with the example pipelines, and one
-# bundled image dropped into its `sample` inbox. A quick model is trained on the image and four
-# random samples appear in demo-root/outbox/sample/ (a few minutes on 2 cores).
+# bundled image dropped into its `sample` inbox. A `fast` model is trained on the image at full
+# size (250 px, minutes on 2 cores; the job's progress is printed every 20 s while it trains) and
+# four random full-size samples appear in demo-root/outbox/sample/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,8 +29,14 @@ cp examples/balloons.png "$root/inbox/sample/.$stem.png.part"
 mv "$root/inbox/sample/.$stem.png.part" "$root/inbox/sample/$stem.png"
 echo "dropped $stem.png into $root/inbox/sample/; daemon log: $root/daemon.log"
 
-deadline=$(( $(date +%s) + 1800 ))
+deadline=$(( $(date +%s) + 3600 ))
+last=0
 while [ "$(date +%s)" -lt "$deadline" ]; do
+    if [ $(( $(date +%s) - last )) -ge 20 ]; then
+        # The running job's line of `singan status`: progress, scale, iteration and ETA.
+        "$singan" status --root "$root" --recent 0 | grep "^  running" || true
+        last=$(date +%s)
+    fi
     if ls "$root/done/sample/" 2>/dev/null | grep -q "^$stem"; then
         echo "done. Results:"
         ls -l "$root/outbox/sample/" | grep "$stem"

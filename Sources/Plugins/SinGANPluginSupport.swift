@@ -67,8 +67,8 @@ enum SinGANTask {
     static let seedParameter = Parameter.int("seed", range: 0...Int(Int32.max), "random seed (default: a new one each run)")
 
     /// The `preset` parameter of tasks that train.
-    static let presetParameter = Parameter.choice("preset", ["paper", "quick"], default: "paper",
-                                                  "training preset: paper (published settings) or quick (demo)")
+    static let presetParameter = Parameter.choice("preset", TrainingConfig.presetNames, default: "paper",
+                                                  "training preset: paper (published settings), fast (full size in minutes) or quick (demo)")
 
     /// The `iterations` parameter of tasks that train.
     static let iterationsParameter = Parameter.int("iterations", range: 1...100_000,
@@ -77,7 +77,7 @@ enum SinGANTask {
     /// The preset named by the `preset` parameter, with `iterations` applied if given.
     static func config(_ parameters: ParameterValues) -> TrainingConfig {
         var c = TrainingConfig.preset(named: parameters.string("preset")) ?? .paper
-        if let n = parameters.optionalInt("iterations") { c.iterations = n }
+        if let n = parameters.optionalInt("iterations") { c.setIterations(n) }
         return c
     }
 

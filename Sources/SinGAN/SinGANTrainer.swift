@@ -34,15 +34,16 @@ public final class SinGANTrainer {
     private struct ScaleState {
         let n: Int
         var iteration: Int
-        let generator: Generator
-        let critic: Critic
-        let generatorOptimizer: Adam
-        let criticOptimizer: Adam
-        let sigma: Float
+        /// The scale's networks, optimisers, sigma and inputs.
+        let step: TrainingStep
         /// The lowest sigma this scale can have (`ImagePyramid.noiseFloor`); nil at scale 0.
         let noiseFloor: Float?
-        /// rec(n), the reconstruction path's input at this scale (zeros at scale 0).
-        let reconstructionInput: Tensor
+        /// rand(n) drawn when the scale started (`config.randomInputBank`); empty: drawn anew.
+        let randomInputBank: [Tensor]
+        var generator: Generator { step.generator }
+        var critic: Critic { step.critic }
+        var sigma: Float { step.sigma }
+        var iterations: Int { step.schedule.iterations }
     }
 
     /// A new run.
@@ -78,11 +79,9 @@ public final class SinGANTrainer {
         let optimizers = makeOptimizers(t.generator, t.critic)
         t.generatorOptimizer.apply(to: optimizers.generator)
         t.criticOptimizer.apply(to: optimizers.critic)
-        self.current = ScaleState(
-            n: t.scale, iteration: t.iteration, generator: t.generator, critic: t.critic,
-            generatorOptimizer: optimizers.generator, criticOptimizer: optimizers.critic, sigma: t.sigma,
-            noiseFloor: try pyramid.noiseFloor(atScale: t.scale, amplitudeFactor: config.noiseAmplitudeFactor),
-            reconstructionInput: try reconstructionInput(atScale: t.scale, model: contents.model))
+        self.current = try makeState(t.scale, iteration: t.iteration, generator: t.generator, critic: t.critic,
+                                     optimizers: optimizers, sigma: t.sigma,
+                                     reconstructionInput: try reconstructionInput(atScale: t.scale, model: contents.model))
     }
 
     /// The configuration stored in the checkpoint at `path` (to rebuild its pyramid before
@@ -111,7 +110,7 @@ public final class SinGANTrainer {
             model!.scales.append(.init(generator: state.generator, sigma: state.sigma, real: pyramid.reals[state.n]))
             log.scales.append(ScaleReport(
                 scale: state.n, size: pyramid.geometry.sizes[state.n], channels: state.generator.channels,
-                noiseAmplitude: sigmaReport, noiseFloor: state.noiseFloor, iterations: config.iterations, seconds: log.currentScaleSeconds,
+                noiseAmplitude: sigmaReport, noiseFloor: state.noiseFloor, iterations: state.iterations, seconds: log.currentScaleSeconds,
                 finalLosses: lastLosses ?? TrainingLosses(critic: .nan, generator: .nan, reconstruction: .nan)))
             log.currentScaleSeconds = 0
             if state.n + 1 < scaleCount {
@@ -158,12 +157,22 @@ public final class SinGANTrainer {
             recInput = try reconstructionInput(atScale: n, model: model!)
             sigma = config.noiseAmplitudeFactor * rootMeanSquare(pyramid.reals[n], recInput)
         }
-        let optimizers = makeOptimizers(generator, critic)
-        return ScaleState(n: n, iteration: 0, generator: generator, critic: critic,
-                          generatorOptimizer: optimizers.generator, criticOptimizer: optimizers.critic,
-                          sigma: sigma,
+        return try makeState(n, iteration: 0, generator: generator, critic: critic,
+                             optimizers: makeOptimizers(generator, critic), sigma: sigma, reconstructionInput: recInput)
+    }
+
+    /// The state of scale n, at the start of a scale or when resuming: its training step, its
+    /// noise floor and its bank of rand(n).
+    private func makeState(_ n: Int, iteration: Int, generator: Generator, critic: Critic,
+                           optimizers: (generator: Adam, critic: Adam), sigma: Float,
+                           reconstructionInput: Tensor) throws -> ScaleState {
+        let step = TrainingStep(scale: n, generator: generator, critic: critic,
+                                generatorOptimizer: optimizers.generator, criticOptimizer: optimizers.critic,
+                                sigma: sigma, real: pyramid.reals[n], reconstructionInput: reconstructionInput,
+                                config: config, rng: rng)
+        return ScaleState(n: n, iteration: iteration, step: step,
                           noiseFloor: try pyramid.noiseFloor(atScale: n, amplitudeFactor: config.noiseAmplitudeFactor),
-                          reconstructionInput: recInput)
+                          randomInputBank: try randomInputBank(atScale: n))
     }
 
     private func makeOptimizers(_ g: Generator, _ d: Critic) -> (generator: Adam, critic: Adam) {
@@ -179,14 +188,23 @@ public final class SinGANTrainer {
         return try model.upsample(try model.reconstruction(atScale: n - 1), to: size)
     }
 
-    /// rand(n): the finished scales on fresh noise, upsampled to scale n (zeros at scale 0).
-    private func randomInput(atScale n: Int) throws -> Tensor {
+    /// rand(n): the finished scales on fresh noise from `rng`, upsampled to scale n (zeros at
+    /// scale 0).
+    private func randomInput(atScale n: Int, rng: RandomGenerator) throws -> Tensor {
         let size = pyramid.geometry.sizes[n]
         guard n > 0, let model else { return Tensor.zeros([1, 3, size.height, size.width]) }
         let sample = try model.generate(
             from: 0, through: n - 1, previous: Tensor.zeros([1, 3, model.sizes[0].height, model.sizes[0].width]),
             sizes: model.sizes) { k, size in model.noise(scale: k, size: size, rng: rng) }
         return try model.upsample(sample, to: size)
+    }
+
+    /// `config.randomInputBank` draws of rand(n), from a generator seeded by the run's seed and
+    /// n alone, so that a resumed run makes the same bank. Empty at scale 0 and without a bank.
+    private func randomInputBank(atScale n: Int) throws -> [Tensor] {
+        guard n > 0, config.randomInputBank > 0 else { return [] }
+        let bankRNG = RandomGenerator(seed: config.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(n + 1))
+        return try (0..<config.randomInputBank).map { _ in try randomInput(atScale: n, rng: bankRNG) }
     }
 
     // MARK: - Iterations
@@ -198,7 +216,7 @@ public final class SinGANTrainer {
         let secondsBefore = log.currentScaleSeconds
         let iterationsBefore = state.iteration
         current = state
-        while state.iteration < config.iterations {
+        while state.iteration < state.iterations {
             if shouldStop() {
                 current = state
                 log.currentScaleSeconds = secondsBefore + seconds(clock.now - started)
@@ -210,7 +228,7 @@ public final class SinGANTrainer {
             state.iteration += 1
             current = state
             log.currentScaleSeconds = secondsBefore + seconds(clock.now - started)
-            if state.iteration % config.checkpointInterval == 0 && state.iteration < config.iterations {
+            if state.iteration % config.checkpointInterval == 0 && state.iteration < state.iterations {
                 try writeCheckpoint()
             }
             if let progress {
@@ -221,72 +239,17 @@ public final class SinGANTrainer {
         }
     }
 
-    /// One iteration: 3 critic steps (WGAN-GP) then 3 generator steps (adversarial +
-    /// reconstruction), SINGAN.md section 3.
+    /// One iteration of the current scale (`TrainingStep`); at scale 0 with `.redrawn`, a new z*
+    /// first.
     private func iterate(_ s: inout ScaleState) throws -> TrainingLosses {
-        let n = s.n, size = pyramid.geometry.sizes[n], real = pyramid.reals[n]
+        let n = s.n
         if n == 0 && config.zStarMode == .redrawn {
-            model!.zStar = drawNoise(scale: 0, size: size, noisePadding: config.noisePadding, rng: rng)
+            model!.zStar = drawNoise(scale: 0, size: pyramid.geometry.sizes[0], noisePadding: config.noisePadding, rng: rng)
         }
-        let noise = drawNoise(scale: n, size: size, noisePadding: config.noisePadding, rng: rng)
-        let lr = s.iteration >= config.learningRateDropIteration
-            ? config.learningRate * config.learningRateDecay : config.learningRate
-        s.generatorOptimizer.lr = lr
-        s.criticOptimizer.lr = lr
-
-        var previous = Tensor.zeros([1, 3, size.height, size.width])
-        var criticLoss: Float = 0
-        for _ in 0..<config.criticSteps {
-            previous = try randomInput(atScale: n)
-            let prev = previous
-            // The generator runs in training mode (batch statistics, running statistics
-            // updated) but without a graph: the critic step treats the fake as a constant.
-            let fake = withNoGrad { runGenerator(s.generator, sigma: s.sigma, noise: noise, previous: prev) }
-            let lossReal = 0 - mean(s.critic(real))
-            let lossFake = mean(s.critic(fake))
-            let penalty = gradientPenalty(s.critic, real: real, fake: fake)
-            let loss = lossReal + lossFake + penalty
-            step(s.criticOptimizer, loss: loss)
-            criticLoss = loss.item
+        let bank = s.randomInputBank
+        return try s.step.run(iteration: s.iteration, reconstructionNoise: n == 0 ? model!.zStar : nil) {
+            bank.isEmpty ? try randomInput(atScale: n, rng: rng) : bank[Int(rng.next() % UInt64(bank.count))]
         }
-
-        let zRec = n == 0 ? model!.zStar : Tensor.zeros([1, 3, size.height, size.width])
-        var generatorLoss: Float = 0, reconstructionLoss: Float = 0
-        for _ in 0..<config.generatorSteps {
-            let fake = runGenerator(s.generator, sigma: s.sigma, noise: noise, previous: previous)
-            let adversarial = 0 - mean(s.critic(fake))
-            let rec = runGenerator(s.generator, sigma: s.sigma, noise: zRec, previous: s.reconstructionInput)
-            let recError = mean(square(rec - real))
-            step(s.generatorOptimizer, loss: adversarial + config.reconstructionWeight * recError)
-            generatorLoss = adversarial.item
-            reconstructionLoss = recError.item
-        }
-        let losses = TrainingLosses(critic: criticLoss, generator: generatorLoss, reconstruction: reconstructionLoss)
-        for (name, value) in [("critic loss", criticLoss), ("generator loss", generatorLoss),
-                              ("reconstruction loss", reconstructionLoss)] where !value.isFinite {
-            throw SinGANError.diverged(scale: n, iteration: s.iteration, loss: name)
-        }
-        return losses
-    }
-
-    /// WGAN-GP: `lambda * mean((||dD(xh)/dxh||_channels - 1)^2)` at `xh = a*real + (1-a)*fake`, one
-    /// uniform `a` per image. The input gradient is built with a graph, so the penalty's
-    /// gradient with respect to the critic's weights is the true second-order one.
-    private func gradientPenalty(_ critic: Critic, real: Tensor, fake: Tensor) -> Tensor {
-        let a = rng.uniformScalar()
-        let mixed = (a * real + (1 - a) * fake).detached()
-        mixed.requiresGrad = true
-        let score = critic(mixed)
-        let g = gradients(of: score, with: [mixed], createGraph: true)[0]
-        return config.gradientPenaltyWeight * mean(square(channelNorm(g) - 1))
-    }
-
-    /// Gradients of `loss` with respect to the optimiser's parameters only, then one Adam step.
-    private func step(_ optimizer: Adam, loss: Tensor) {
-        let grads = gradients(of: loss, with: optimizer.parameters)
-        for (p, g) in zip(optimizer.parameters, grads) { p.grad = g }
-        optimizer.step()
-        optimizer.zeroGrad()
     }
 
     // MARK: - Checkpoints and progress
@@ -294,27 +257,44 @@ public final class SinGANTrainer {
     private func writeCheckpoint() throws {
         guard let checkpointPath, let model, let s = current else { return }
         let checkpoint = TrainingCheckpoint(
-            scale: s.n, iteration: s.iteration, generator: s.generator, critic: s.critic,
-            generatorOptimizer: AdamState(s.generatorOptimizer), criticOptimizer: AdamState(s.criticOptimizer),
+            scale: s.n, iteration: s.iteration, generator: s.step.generator, critic: s.step.critic,
+            generatorOptimizer: AdamState(s.step.generatorOptimizer), criticOptimizer: AdamState(s.step.criticOptimizer),
             sigma: s.sigma, rngState: rng.state, reals: pyramid.reals, log: log)
         try ModelFile.encode(model: model, training: checkpoint).write(to: checkpointPath)
     }
 
     private func makeProgress(_ s: ScaleState, losses: TrainingLosses, rate: Double) -> TrainingProgress {
         let sizes = pyramid.geometry.sizes
-        // Cost of one iteration at scale k relative to scale n: pixels times width squared.
-        func cost(_ k: Int) -> Double {
-            let c = Double(config.channels(atScale: k))
-            return Double((sizes[k].height + 10) * (sizes[k].width + 10)) * c * c
-        }
         let perIteration = 1 / max(rate, 1e-9)
-        let scaleLeft = Double(config.iterations - s.iteration) * perIteration
-        let laterScales = ((s.n + 1)..<sizes.count).reduce(0.0) { $0 + cost($1) / cost(s.n) }
+        let scaleLeft = Double(s.iterations - s.iteration) * perIteration
+        // Later scales: this scale's measured time per iteration, scaled by the cost model.
+        let here = iterationCost(atScale: s.n)
+        let laterScales = ((s.n + 1)..<sizes.count).reduce(0.0) {
+            $0 + Double(config.schedule(forScaleOf: sizes[$1]).iterations) * iterationCost(atScale: $1) / here
+        }
         return TrainingProgress(
-            scale: s.n, scaleCount: sizes.count, iteration: s.iteration, iterations: config.iterations,
+            scale: s.n, scaleCount: sizes.count, iteration: s.iteration, iterations: s.iterations,
             iterationsPerSecond: rate, scaleSecondsLeft: scaleLeft,
-            totalSecondsLeft: scaleLeft + laterScales * Double(config.iterations) * perIteration,
+            totalSecondsLeft: scaleLeft + laterScales * perIteration,
             losses: losses, noiseAmplitude: s.sigma, noiseFloor: s.noiseFloor)
+    }
+
+    /// The relative cost of one iteration at scale n, in forward passes of one network over the
+    /// (padded) window times width squared: a critic step is about 7 passes (the generator's
+    /// forward, the critic on two images forward and backward) plus 7 for the penalty (forward,
+    /// input gradient with a graph, and its backward) when it applies, plus the coarser scales'
+    /// forward passes for rand(n) unless it comes from a bank (about 1.3 passes of this scale:
+    /// each coarser scale has about 0.56 times the pixels); a generator step about 8 (the
+    /// generator twice forward and backward, the critic forward and input backward).
+    private func iterationCost(atScale n: Int) -> Double {
+        let size = pyramid.geometry.sizes[n]
+        let schedule = config.schedule(forScaleOf: size)
+        let side = config.cropSize > 0 ? config.cropSize : Int.max
+        let pixels = Double((min(size.height, side) + 2 * networkPadding) * (min(size.width, side) + 2 * networkPadding))
+        let c = Double(config.channels(atScale: n))
+        let randomInput = n > 0 && config.randomInputBank == 0 ? 1.3 : 0
+        let critic = 7 + 7 / Double(config.penaltyInterval) + randomInput
+        return pixels * c * c * (Double(schedule.criticSteps) * critic + Double(schedule.generatorSteps) * 8)
     }
 }
 

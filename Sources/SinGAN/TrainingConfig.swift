@@ -15,6 +15,19 @@ public enum ZStarMode: String, Codable, Sendable, CaseIterable {
     case redrawn
 }
 
+/// Iterations of a scale, and critic and generator steps per iteration.
+public struct StepSchedule: Codable, Equatable, Sendable {
+    public var iterations: Int
+    public var criticSteps: Int
+    public var generatorSteps: Int
+
+    public init(iterations: Int, criticSteps: Int, generatorSteps: Int) {
+        self.iterations = iterations
+        self.criticSteps = criticSteps
+        self.generatorSteps = generatorSteps
+    }
+}
+
 /// Every number that shapes a SinGAN training run. Stored in the model file's metadata, so a
 /// model always says how it was made. Defaults are the published ones (`TrainingConfig.paper`).
 public struct TrainingConfig: Codable, Equatable, Sendable {
@@ -63,6 +76,21 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// aligned with the pyramid (issue 11); models of format 1 used `.growAndCrop`.
     public var upsampling: Upsampling = .resize
 
+    // Speed (the `fast` preset; the defaults are the paper's algorithm).
+    /// Scales larger than this train on a random `cropSize` x `cropSize` window per iteration
+    /// instead of the whole image. 0: always the whole image.
+    public var cropSize: Int = 0
+    /// rand(n), the coarser scales' output on fresh noise, is drawn from a bank of this many
+    /// made when the scale starts instead of anew at every critic step. 0: always anew.
+    public var randomInputBank: Int = 0
+    /// The gradient penalty is applied at every `penaltyInterval`-th critic step, with its
+    /// weight multiplied by the interval (a lazy penalty). 1: at every step.
+    public var penaltyInterval: Int = 1
+    /// Scales whose longer side is at most `coarseSide` pixels follow `coarseSchedule` instead
+    /// of `iterations`, `criticSteps` and `generatorSteps`. 0 or nil: no such scales.
+    public var coarseSide: Int = 0
+    public var coarseSchedule: StepSchedule? = nil
+
     // Run.
     /// Seed of the random generator that initialises the networks and draws every noise map.
     public var seed: UInt64 = 0
@@ -95,6 +123,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         zStarMode = try c.decode(ZStarMode.self, forKey: .zStarMode)
         noisePadding = try c.decode(Bool.self, forKey: .noisePadding)
         upsampling = try c.decodeIfPresent(Upsampling.self, forKey: .upsampling) ?? .growAndCrop
+        cropSize = try c.decodeIfPresent(Int.self, forKey: .cropSize) ?? 0
+        randomInputBank = try c.decodeIfPresent(Int.self, forKey: .randomInputBank) ?? 0
+        penaltyInterval = try c.decodeIfPresent(Int.self, forKey: .penaltyInterval) ?? 1
+        coarseSide = try c.decodeIfPresent(Int.self, forKey: .coarseSide) ?? 0
+        coarseSchedule = try c.decodeIfPresent(StepSchedule.self, forKey: .coarseSchedule)
         seed = try c.decode(UInt64.self, forKey: .seed)
         checkpointInterval = try c.decode(Int.self, forKey: .checkpointInterval)
     }
@@ -115,10 +148,39 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         return c
     }
 
+    /// Full size (250 px, min 25, factor 0.75, as `paper`) in minutes instead of hours. What
+    /// differs from the paper, and why (docs/FAST-PRESET.md has the measurements):
+    /// - width at most 64 (the paper's 128 at the finest scale costs 4x for little texture);
+    /// - scales whose longer side is at most 80 px (they set the layout, which dominates the
+    ///   patch statistics, and cost little) train 2000 iterations of 1 critic and 1 generator
+    ///   step; the finer scales 600 iterations of 1 + 1 steps;
+    /// - the finer scales train on random 64 x 64 windows (the critic only ever judges 11 x 11
+    ///   patches; the generator is fully convolutional);
+    /// - rand(n) comes from a bank of 16 drawn when a scale starts (drawing it anew costs a pass
+    ///   through every coarser scale at every critic step);
+    /// - the gradient penalty at every second critic step, with twice the weight.
+    public static var fast: TrainingConfig {
+        var c = TrainingConfig()
+        c.maxChannels = 64
+        c.iterations = 600
+        c.criticSteps = 1
+        c.generatorSteps = 1
+        c.coarseSide = 80
+        c.coarseSchedule = StepSchedule(iterations: 2000, criticSteps: 1, generatorSteps: 1)
+        c.cropSize = 64
+        c.randomInputBank = 16
+        c.penaltyInterval = 2
+        return c
+    }
+
+    /// Named presets, for the command line and pipelines.
+    public static let presetNames = ["paper", "fast", "quick"]
+
     /// Named presets, for the command line.
     public static func preset(named name: String) -> TrainingConfig? {
         switch name {
         case "paper": return .paper
+        case "fast": return .fast
         case "quick": return .quick
         default: return nil
         }
@@ -129,9 +191,29 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         min(baseChannels << min(n / 4, 16), maxChannels)
     }
 
-    /// The iteration from which the lowered learning rate applies.
-    public var learningRateDropIteration: Int {
-        Int((Double(iterations) * learningRateDropAt).rounded())
+    /// Sets the iterations per scale to `n` (the `--iters` option). A coarse schedule keeps its
+    /// proportion to the main one (the `fast` preset's 2000 : 600 becomes 333 : 100 with 100),
+    /// so the preset's shape survives a shorter or longer run.
+    public mutating func setIterations(_ n: Int) {
+        if var coarse = coarseSchedule {
+            coarse.iterations = max(1, Int((Double(coarse.iterations) * Double(n) / Double(iterations)).rounded()))
+            coarseSchedule = coarse
+        }
+        iterations = n
+    }
+
+    /// Iterations and steps of a scale of `size`: `coarseSchedule` if its longer side is at most
+    /// `coarseSide`, else the main numbers.
+    public func schedule(forScaleOf size: ImageSize) -> StepSchedule {
+        if let coarseSchedule, max(size.height, size.width) <= coarseSide { return coarseSchedule }
+        return StepSchedule(iterations: iterations, criticSteps: criticSteps, generatorSteps: generatorSteps)
+    }
+
+    /// The learning rate of iteration `iteration` of a scale trained `iterations` iterations:
+    /// `learningRate`, multiplied by `learningRateDecay` from `learningRateDropAt` of the way on.
+    public func learningRate(atIteration iteration: Int, of iterations: Int) -> Float {
+        let drop = Int((Double(iterations) * learningRateDropAt).rounded())
+        return iteration >= drop ? learningRate * learningRateDecay : learningRate
     }
 
     /// Checks that every number is in its domain; the error names the parameter.
@@ -150,6 +232,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if !(0..<1).contains(beta1) || !(0..<1).contains(beta2) { throw bad("betas", "must be in [0, 1)") }
         if !(0...1).contains(learningRateDropAt) { throw bad("lr-drop-at", "must be in [0, 1], got \(learningRateDropAt)") }
         if criticSteps < 1 || generatorSteps < 1 { throw bad("steps", "critic and generator steps must be at least 1") }
+        if let s = coarseSchedule, s.iterations < 1 || s.criticSteps < 1 || s.generatorSteps < 1 {
+            throw bad("coarse-schedule", "iterations and steps must be at least 1")
+        }
+        if cropSize != 0 && cropSize < 2 * networkPadding + 1 {
+            throw bad("crop-size", "must be 0 (whole image) or at least \(2 * networkPadding + 1), got \(cropSize)")
+        }
+        if randomInputBank < 0 { throw bad("random-input-bank", "must be at least 0, got \(randomInputBank)") }
+        if penaltyInterval < 1 { throw bad("penalty-interval", "must be at least 1, got \(penaltyInterval)") }
         if checkpointInterval < 1 { throw bad("checkpoint-interval", "must be at least 1, got \(checkpointInterval)") }
     }
 }

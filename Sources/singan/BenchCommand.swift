@@ -4,7 +4,7 @@ import Foundation
 import SinGAN
 
 /// `singan bench`: seconds per SinGAN training iteration at one scale, comparable with
-/// `shared/tools/torch_reference_bench.py` (same iteration, same JSON keys); with `--conv`, the
+/// `shared/tools/torch_reference_bench.py` (the product's `TrainingStep`, same JSON keys); with `--conv`, the
 /// three convolution kernels of an nfc -> nfc convolution at that size instead.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,11 +43,11 @@ struct BenchCommand: ParsableCommand {
         }
         Memory.retainFreedBlocks()
         let bench = TrainingBench(height: height, width: width, channels: nfc)
-        for _ in 0..<warmup { bench.iteration() }
+        for _ in 0..<warmup { try bench.iteration() }
         var times: [Double] = []
         for _ in 0..<iters {
             let start = DispatchTime.now().uptimeNanoseconds
-            bench.iteration()
+            try bench.iteration()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let sorted = times.sorted()

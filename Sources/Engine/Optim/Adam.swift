@@ -2,7 +2,7 @@
 /// √v̂ after the correction, no weight decay.
 public final class Adam {
     public let parameters: [Tensor]
-    /// Learning rate; settable (see `MultiStepLR`).
+    /// Learning rate; settable (SinGAN's training drops it once per scale, `TrainingConfig.learningRate(atIteration:of:)`).
     public var lr: Float
     public let beta1: Float
     public let beta2: Float
@@ -67,36 +67,5 @@ public final class Adam {
         self.stepCount = stepCount
         self.firstMoments = firstMoments
         self.secondMoments = secondMoments
-    }
-}
-
-/// PyTorch's MultiStepLR: after `step()` has been called e times, every optimiser's learning
-/// rate is `baseLR * gamma^(number of milestones <= e)`.
-public final class MultiStepLR {
-    public let optimizers: [Adam]
-    public let milestones: [Int]
-    public let gamma: Float
-    private let baseRates: [Float]
-    /// Completed epochs (calls to `step()`).
-    public private(set) var epoch = 0
-
-    public init(optimizers: [Adam], milestones: [Int], gamma: Float = 0.1) {
-        self.optimizers = optimizers
-        self.milestones = milestones.sorted()
-        self.gamma = gamma
-        baseRates = optimizers.map(\.lr)
-    }
-
-    /// The rate factor after `epoch` steps.
-    public func factor(atEpoch epoch: Int) -> Float {
-        let passed = milestones.filter { $0 <= epoch }.count
-        return (0..<passed).reduce(Float(1)) { f, _ in f * gamma }
-    }
-
-    /// Advances one epoch and updates the optimisers' learning rates.
-    public func step() {
-        epoch += 1
-        let f = factor(atEpoch: epoch)
-        for (opt, base) in zip(optimizers, baseRates) { opt.lr = base * f }
     }
 }

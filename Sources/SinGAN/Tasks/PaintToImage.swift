@@ -38,7 +38,7 @@ extension SinGANModel {
 
     /// A copy of this model whose generator at scale n is fine-tuned so that it turns
     /// palette-quantised inputs into images of the training distribution: training as in
-    /// SINGAN.md section 3 (the same losses, optimiser and schedule from `config`), except that
+    /// SINGAN.md section 3 (`TrainingStep` with the losses, optimiser and schedule of `config`), except that
     /// G_n starts from the trained weights, the critic is fresh, and the random path's input
     /// `rand(n)` is quantised to `palette` at every critic step. The reconstruction path is kept
     /// unquantised so that G_n still reproduces the training image. The model itself is unchanged.
@@ -59,63 +59,29 @@ extension SinGANModel {
         generator.isTraining = true
         let critic = Critic(channels: trained.channels, generator: rng)
         let betas = (config.beta1, config.beta2)
-        let gOptimizer = Adam(parameters: generator.parameters, lr: config.learningRate, betas: betas)
-        let dOptimizer = Adam(parameters: critic.parameters, lr: config.learningRate, betas: betas)
-
+        // The model's noise maps keep their own shape (padded for animation models).
+        var tuning = config
+        tuning.noisePadding = self.config.noisePadding
         let size = sizes[n], real = scales[n].real, sigma = scales[n].sigma
-        let recInput = try upsample(try reconstruction(atScale: n - 1), to: size)
-        let zeros = Tensor.zeros([1, 3, size.height, size.width])
-        for iteration in 0..<config.iterations {
+        let step = TrainingStep(
+            scale: n, generator: generator, critic: critic,
+            generatorOptimizer: Adam(parameters: generator.parameters, lr: config.learningRate, betas: betas),
+            criticOptimizer: Adam(parameters: critic.parameters, lr: config.learningRate, betas: betas),
+            sigma: sigma, real: real, reconstructionInput: try upsample(try reconstruction(atScale: n - 1), to: size),
+            config: tuning, rng: rng)
+        let iterations = step.schedule.iterations
+        for iteration in 0..<iterations {
             if shouldStop() { throw SinGANError.cancelled(checkpoint: nil) }
-            let lr = iteration >= config.learningRateDropIteration ? config.learningRate * config.learningRateDecay
-                                                                   : config.learningRate
-            gOptimizer.lr = lr
-            dOptimizer.lr = lr
-            let noise = self.noise(scale: n, size: size, rng: rng)
-            var previous = zeros
-            for _ in 0..<config.criticSteps {
+            _ = try step.run(iteration: iteration, reconstructionNoise: nil) {
                 let sample = try generate(from: 0, through: n - 1, previous: Tensor.zeros([1, 3, sizes[0].height, sizes[0].width]),
                                           sizes: sizes) { k, s in self.noise(scale: k, size: s, rng: rng) }
-                previous = palette.quantize(try upsample(sample, to: size))
-                let prev = previous
-                let fake = withNoGrad { runGenerator(generator, sigma: sigma, noise: noise, previous: prev) }
-                let penalty = fineTuningPenalty(critic, real: real, fake: fake, weight: config.gradientPenaltyWeight, rng: rng)
-                let loss = (0 - mean(critic(real))) + mean(critic(fake)) + penalty
-                fineTuningStep(dOptimizer, loss: loss)
+                return palette.quantize(try upsample(sample, to: size))
             }
-            for _ in 0..<config.generatorSteps {
-                let fake = runGenerator(generator, sigma: sigma, noise: noise, previous: previous)
-                let adversarial = 0 - mean(critic(fake))
-                let rec = runGenerator(generator, sigma: sigma, noise: zeros, previous: recInput)
-                let loss = adversarial + config.reconstructionWeight * mean(square(rec - real))
-                fineTuningStep(gOptimizer, loss: loss)
-                guard loss.item.isFinite else {
-                    throw SinGANError.diverged(scale: n, iteration: iteration, loss: "fine-tuning generator loss")
-                }
-            }
-            progress(iteration + 1, config.iterations)
+            progress(iteration + 1, iterations)
         }
         generator.isTraining = false
         var tuned = scales
         tuned[n] = Scale(generator: generator, sigma: sigma, real: real)
         return SinGANModel(scales: tuned, zStar: zStar, config: self.config, geometry: geometry)
     }
-}
-
-/// WGAN-GP with one uniform mixing weight per image, differentiated twice (as in training).
-private func fineTuningPenalty(_ critic: Critic, real: Tensor, fake: Tensor, weight: Float,
-                               rng: RandomGenerator) -> Tensor {
-    let a = rng.uniformScalar()
-    let mixed = (a * real + (1 - a) * fake).detached()
-    mixed.requiresGrad = true
-    let g = gradients(of: critic(mixed), with: [mixed], createGraph: true)[0]
-    return weight * mean(square(channelNorm(g) - 1))
-}
-
-/// Gradients of `loss` with respect to the optimiser's parameters, then one Adam step.
-private func fineTuningStep(_ optimizer: Adam, loss: Tensor) {
-    let grads = gradients(of: loss, with: optimizer.parameters)
-    for (p, g) in zip(optimizer.parameters, grads) { p.grad = g }
-    optimizer.step()
-    optimizer.zeroGrad()
 }

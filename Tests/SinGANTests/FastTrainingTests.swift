@@ -1,0 +1,142 @@
+import Foundation
+import XCTest
+import Engine
+@testable import SinGAN
+import TensorAssertions
+
+/// The `fast` preset's training changes: windows, a bank of random inputs, a lazy penalty and
+/// per-scale schedules. The paper path through `TrainingStep` is covered by the training tests
+/// (bit-exact resume, determinism) and the PyTorch oracle.
+final class FastTrainingTests: XCTestCase {
+    /// The tiny test settings with every `fast` mechanism switched on: windows smaller than
+    /// every scale, a coarse schedule for the two coarsest scales, a bank, a lazy penalty.
+    static var config: TrainingConfig {
+        var c = TinySinGAN.config
+        c.iterations = 8
+        c.criticSteps = 1
+        c.generatorSteps = 1
+        c.coarseSide = 34
+        c.coarseSchedule = StepSchedule(iterations: 12, criticSteps: 2, generatorSteps: 1)
+        c.cropSize = 20
+        c.randomInputBank = 3
+        c.penaltyInterval = 2
+        c.checkpointInterval = 5
+        return c
+    }
+
+    /// The generator is fully convolutional: on a window grown by the network's padding it gives
+    /// exactly the window of its whole-image output (batch statistics aside: eval mode here).
+    func testGeneratorOnAPaddedWindowGivesThatWindowOfTheWholeOutput() {
+        let rng = RandomGenerator(seed: 5)
+        let g = Generator(channels: 8, generator: rng)
+        g.isTraining = false
+        let size = ImageSize(height: 30, width: 41)
+        let prev = rng.uniform(shape: [1, 3, size.height, size.width], low: -1, high: 1)
+        let noise = rng.normal(shape: [1, 3, size.height, size.width])
+        let whole = withNoGrad { runGenerator(g, sigma: 0.3, noise: noise, previous: prev) }
+        for window in [TrainingWindow(top: 7, left: 9, height: 12, width: 15),
+                       TrainingWindow(top: 0, left: 26, height: 30, width: 15),
+                       TrainingWindow.random(side: 20, in: size, rng: rng)] {
+            let p = window.cutPadded(zeroPad(prev, networkPadding))
+            let z = window.cutPadded(zeroPad(noise, networkPadding))
+            let part = withNoGrad { g(0.3 * z + p, p) }
+            XCTAssertEqual(part.shape, [1, 3, window.height, window.width])
+            assertClose(part, window.cut(whole), tolerance: 1e-5, "window \(window)")
+        }
+    }
+
+    func testRandomWindowsStayInsideAndFitImagesTheyCover() {
+        let rng = RandomGenerator(seed: 1)
+        let size = ImageSize(height: 30, width: 70)
+        var tops = Set<Int>(), lefts = Set<Int>()
+        for _ in 0..<2000 {
+            let w = TrainingWindow.random(side: 24, in: size, rng: rng)
+            XCTAssertEqual([w.height, w.width], [24, 24])
+            XCTAssertTrue(w.top >= 0 && w.top + 24 <= 30 && w.left >= 0 && w.left + 24 <= 70)
+            tops.insert(w.top)
+            lefts.insert(w.left)
+        }
+        XCTAssertEqual(tops, Set(0...6), "every row offset is reachable")
+        XCTAssertEqual(lefts.count, 47, "every column offset is reachable")
+        // A window as large as the image is the image, and draws nothing.
+        let before = rng.state
+        XCTAssertEqual(TrainingWindow.random(side: 80, in: size, rng: rng), .whole(size))
+        XCTAssertEqual(rng.state, before)
+        // A side larger than one dimension only: that dimension is whole.
+        let tall = TrainingWindow.random(side: 40, in: size, rng: rng)
+        XCTAssertEqual([tall.top, tall.height, tall.width], [0, 30, 40])
+    }
+
+    func testSchedulesPerScaleAndIterationOverride() throws {
+        var fast = TrainingConfig.fast
+        XCTAssertEqual(fast.schedule(forScaleOf: ImageSize(height: 59, width: 79)),
+                       StepSchedule(iterations: 2000, criticSteps: 1, generatorSteps: 1))
+        XCTAssertEqual(fast.schedule(forScaleOf: ImageSize(height: 186, width: 248)),
+                       StepSchedule(iterations: 600, criticSteps: 1, generatorSteps: 1))
+        XCTAssertEqual(TrainingConfig.paper.schedule(forScaleOf: ImageSize(height: 25, width: 33)),
+                       StepSchedule(iterations: 2000, criticSteps: 3, generatorSteps: 3))
+        fast.setIterations(100)
+        XCTAssertEqual(fast.iterations, 100)
+        XCTAssertEqual(fast.coarseSchedule?.iterations, 333)
+        XCTAssertEqual(fast.learningRate(atIteration: 79, of: 100), fast.learningRate)
+        XCTAssertEqual(fast.learningRate(atIteration: 80, of: 100), fast.learningRate * fast.learningRateDecay)
+        try fast.validate()
+        XCTAssertEqual(TrainingConfig.preset(named: "fast"), .fast)
+        XCTAssertEqual(TrainingConfig.presetNames.compactMap(TrainingConfig.preset(named:)).count, 3)
+
+        for (change, parameter) in [({ (c: inout TrainingConfig) in c.cropSize = 8 }, "crop-size"),
+                                    ({ $0.penaltyInterval = 0 }, "penalty-interval"),
+                                    ({ $0.randomInputBank = -1 }, "random-input-bank"),
+                                    ({ $0.coarseSchedule?.criticSteps = 0 }, "coarse-schedule")] {
+            var bad = TrainingConfig.fast
+            change(&bad)
+            XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains(parameter), "\($0)") }
+        }
+    }
+
+    /// Model files written before these settings existed decode to the paper's behaviour.
+    func testConfigurationsWithoutSpeedSettingsDecodeAsThePaper() throws {
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.paper)) as! [String: Any]
+        for key in ["cropSize", "randomInputBank", "penaltyInterval", "coarseSide", "coarseSchedule"] {
+            json.removeValue(forKey: key)
+        }
+        let old = try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertEqual(old, .paper)
+        let fast = try JSONDecoder().decode(TrainingConfig.self, from: JSONEncoder().encode(TrainingConfig.fast))
+        XCTAssertEqual(fast, .fast)
+    }
+
+    /// Every fast mechanism on, interrupted mid-scale twice (inside the coarse schedule and
+    /// inside a windowed scale), resumed: the very same model file as a straight run.
+    func testFastSettingsTrainAndResumeBitExactly() throws {
+        let config = Self.config
+        let pyramid = try TinySinGAN.pyramid(config)
+        let straightPath = TinySinGAN.temporaryPath("fast-straight.singan")
+        let straight = try SinGANTrainer(pyramid: pyramid, config: config)
+        straight.checkpointPath = straightPath
+        var seen: [(scale: Int, iterations: Int)] = []
+        straight.progress = { p in if p.iteration == p.iterations { seen.append((p.scale, p.iterations)) } }
+        let model = try straight.train()
+        let sizes = pyramid.geometry.sizes
+        XCTAssertEqual(seen.map(\.iterations), sizes.map { config.schedule(forScaleOf: $0).iterations })
+        XCTAssertTrue(seen.map(\.iterations).contains(12) && seen.map(\.iterations).contains(8), "\(seen)")
+        XCTAssertEqual(straight.log.scales.map(\.iterations), seen.map(\.iterations))
+        XCTAssertEqual(try model.sample(rng: RandomGenerator(seed: 2)).shape, [1, 3] + [sizes.last!.height, sizes.last!.width])
+
+        let path = TinySinGAN.temporaryPath("fast-interrupted.singan")
+        try? FileManager.default.removeItem(atPath: path)
+        for stopAfter in [7, 23] {
+            let trainer = FileManager.default.fileExists(atPath: path)
+                ? try SinGANTrainer(resumingFrom: path, pyramid: pyramid)
+                : try SinGANTrainer(pyramid: pyramid, config: config)
+            trainer.checkpointPath = path
+            var done = 0
+            trainer.progress = { _ in done += 1 }
+            trainer.shouldStop = { done >= stopAfter }
+            XCTAssertThrowsError(try trainer.train())
+        }
+        _ = try SinGANTrainer(resumingFrom: path, pyramid: pyramid).train()
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)),
+                       try Data(contentsOf: URL(fileURLWithPath: straightPath)))
+    }
+}
