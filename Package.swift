@@ -5,6 +5,9 @@ import PackageDescription
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
 ]
+/// Swift 6 language mode (complete concurrency checking) for every product module; test targets
+/// stay in the package default, 5.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let fastC: [CSetting] = [
     .unsafeFlags(["-O3", "-march=haswell", "-mfma", "-ffp-contract=fast"]),
 ]
@@ -36,24 +39,24 @@ let package = Package(
 
         // Layers, bottom up: whole-file writes; image IO; the tensor engine; SinGAN; task plugins;
         // the daemon; the command.
-        .target(name: "AtomicFile"),
-        .target(name: "Vips", dependencies: ["CVips", "AtomicFile"]),
-        .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: fastMath),
-        .target(name: "SinGAN", dependencies: ["Engine", "Vips", "AtomicFile"], swiftSettings: fastMath),
+        .target(name: "AtomicFile", swiftSettings: swift6),
+        .target(name: "Vips", dependencies: ["CVips", "AtomicFile"], swiftSettings: swift6),
+        .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: fastMath + swift6),
+        .target(name: "SinGAN", dependencies: ["Engine", "Vips", "AtomicFile"], swiftSettings: fastMath + swift6),
         .target(name: "Plugins", dependencies: ["SinGAN", "Engine", "Vips", .product(name: "Logging", package: "swift-log")],
-                swiftSettings: fastMath),
+                swiftSettings: fastMath + swift6),
         .target(name: "Daemon", dependencies: [
             "Plugins", "Vips", "AtomicFile", "CInotify",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: swift6),
         // OpenBLAS only for `singan bench --conv`'s im2col + sgemm yardstick (ConvBenchmark.swift).
         .executableTarget(name: "singan", dependencies: [
             "AtomicFile", "Vips", "Engine", "SinGAN", "Plugins", "Daemon", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: fastMath),
+        ], swiftSettings: fastMath + swift6),
 
         // Support shared by the test targets: seeded random numbers, tensor comparison.
         .target(name: "SeededRandom", path: "Tests/SeededRandom"),

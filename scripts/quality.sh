@@ -5,14 +5,14 @@
 # and the report's per-scale noise amplitudes and floors.
 #
 #   scripts/quality.sh IMAGE OUTDIR [singan train options...]
-#   e.g. scripts/quality.sh ../shared/images/train/balloons.png /tmp/q-balloons --preset paper --max-size 128 --iters 1000 --seed 7
+#   e.g. scripts/quality.sh examples/balloons.png /tmp/q-balloons --preset paper --max-size 128 --iters 1000 --seed 7
 #
 # SINGAN (default .build/release/singan) picks the binary; PATCH_QUALITY the scoring script
-# (default tools/patch_quality.py beside the repository's shared folder).
+# (default tools/patch_quality.py).
 set -euo pipefail
 image="$1"; out="$2"; shift 2
 singan="${SINGAN:-$(dirname "$0")/../.build/release/singan}"
-quality="${PATCH_QUALITY:-$(dirname "$0")/../../shared/tools/patch_quality.py}"
+quality="${PATCH_QUALITY:-$(dirname "$0")/../tools/patch_quality.py}"
 mkdir -p "$out/samples"
 start=$(date +%s.%N)
 "$singan" train "$image" -o "$out/model.singan" --report "$out/report.json" --log-interval 60 "$@" > "$out/train.log" 2>&1

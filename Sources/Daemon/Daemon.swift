@@ -20,6 +20,9 @@ public struct DaemonOptions: Sendable {
     public var journalMaxFinished = 10_000
     /// How often the journal is pruned while the daemon runs (it is also pruned at start).
     public var journalPruneInterval: TimeInterval = 3600
+    /// Seconds every task run waits (cancellably) before it starts: 0 in use; tests set it so
+    /// they can stop or kill the process while a job is surely running.
+    public var stepDelay: TimeInterval = 0
 
     public init(root: URL) { self.root = root }
 }
@@ -36,6 +39,7 @@ public struct DaemonOptions: Sendable {
 /// At start, a job whose input already reached its journaled destination is marked done/failed;
 /// a running job whose outcome was journaled is finished that way; any other running job was
 /// interrupted: it is queued again, or failed after `max_attempts`.
+/// `@unchecked`: its mutable state is owned by the `control` queue or guarded by `lock` (marked below).
 public final class Daemon: @unchecked Sendable {
     public let options: DaemonOptions
     public let registry: PluginRegistry
@@ -75,7 +79,7 @@ public final class Daemon: @unchecked Sendable {
         }
         journal = try Journal(url: root.appendingPathComponent("journal.sqlite"))
         executor = JobExecutor(root: root, registry: registry, models: LoadedModelCache(capacity: options.loadedModels),
-                               trainingSlots: options.trainingSlots, logger: logger)
+                               trainingSlots: options.trainingSlots, stepDelay: options.stepDelay, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT (or `stop()`), then stops cleanly: running jobs are

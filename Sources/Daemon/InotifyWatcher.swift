@@ -5,6 +5,7 @@ import Foundation
 ///
 /// Only `IN_CLOSE_WRITE` and `IN_MOVED_TO` count as arrival, never `IN_CREATE`: a file is
 /// reported once its writer closed it or once it was renamed in whole, so it is never half-written.
+/// `@unchecked`: `folders` and `stopping` are guarded by `lock`; `thread` is set by `start()` before the loop runs.
 public final class InotifyWatcher: @unchecked Sendable {
     public struct Event: Sendable, Equatable {
         public enum Kind: Sendable, Equatable {

@@ -27,6 +27,7 @@ public struct JobInput {
 
 /// Runs a pipeline's steps over one input and writes the outputs. Shared by `singan run` and
 /// the daemon; knows nothing of inboxes or the journal.
+/// `@unchecked`: every stored property is a constant, and each of their types is thread-safe.
 public final class JobExecutor: @unchecked Sendable {
     public let root: URL
     public let registry: PluginRegistry
@@ -34,19 +35,18 @@ public final class JobExecutor: @unchecked Sendable {
     public let modelStore: ModelStore
     public let gate: TrainingGate
     private let logger: Logger
-    /// Test hook: `SINGAN_TEST_STEP_DELAY_MS` sleeps (cancellably) before each task run, so tests
-    /// can stop or kill the process while a job is surely running.
-    private let stepDelay: Double
+    /// Seconds each task run waits (cancellably) before it starts (`DaemonOptions.stepDelay`).
+    private let stepDelay: TimeInterval
 
     public init(root: URL, registry: PluginRegistry, models: LoadedModelCache = LoadedModelCache(),
-                trainingSlots: Int = 1, logger: Logger) {
+                trainingSlots: Int = 1, stepDelay: TimeInterval = 0, logger: Logger) {
         self.root = root
         self.registry = registry
         self.models = models
         self.gate = TrainingGate(slots: trainingSlots)
         self.modelStore = ModelStore(directory: root.appendingPathComponent("cache/models"), gate: gate)
         self.logger = logger
-        stepDelay = (ProcessInfo.processInfo.environment["SINGAN_TEST_STEP_DELAY_MS"].flatMap(Double.init) ?? 0) / 1000
+        self.stepDelay = stepDelay
     }
 
     /// Runs `pipeline` on `input`; returns the written output files. Throws `TaskCancelled` when

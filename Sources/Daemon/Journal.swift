@@ -53,6 +53,7 @@ public struct JobRecord: Sendable, Equatable {
 ///
 /// Each state change is one transaction, and the file moves that go with it are ordered so that
 /// after a crash at any point `Daemon.recover` can tell what happened (see `Daemon`).
+/// `@unchecked`: its one property is GRDB's `DatabasePool`, which serialises writes and may be shared.
 public final class Journal: @unchecked Sendable {
     private let db: DatabasePool
 

@@ -6,6 +6,7 @@ import Plugins
 ///
 /// Layout: `DIR/<key>/model.<ext>` once trained, and `DIR/<key>/checkpoints/` while training
 /// (kept across restarts, so interrupted training resumes).
+/// `@unchecked`: its properties are constants (a URL and the thread-safe `TrainingGate`).
 public final class ModelStore: @unchecked Sendable {
     public let directory: URL
     public let gate: TrainingGate

@@ -2,6 +2,7 @@ import Foundation
 import Plugins
 
 /// Limits how many training runs happen at once (one by default: training uses every core).
+/// `@unchecked`: its one property is a `DispatchSemaphore`, safe to share between threads.
 public final class TrainingGate: @unchecked Sendable {
     private let semaphore: DispatchSemaphore
 

@@ -1,6 +1,7 @@
 import Foundation
 
 /// A fixed number of threads taking job ids from a queue, so at most `count` jobs run at once.
+/// `@unchecked`: the queue, the set and `stopping` are guarded by `condition`; `threads` is filled in `init`.
 final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [String] = []
@@ -9,7 +10,7 @@ final class WorkerPool: @unchecked Sendable {
     private var threads: [Thread] = []
 
     /// Starts `count` threads that call `work` for each submitted id.
-    init(count: Int, work: @escaping (String) -> Void) {
+    init(count: Int, work: @escaping @Sendable (String) -> Void) {
         for n in 0..<max(1, count) {
             let thread = Thread { [unowned self] in
                 while let id = self.next() { work(id) }

@@ -30,8 +30,11 @@ public enum ComputeThreads {
             return
         }
         let next = WorkCounter()
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            while let i = next.take(below: items) { body(worker, i) }
+        withoutActuallyEscaping(body) { body in
+            let shared = SharedBody(call: body)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                while let i = next.take(below: items) { shared.call(worker, i) }
+            }
         }
     }
 
@@ -63,6 +66,13 @@ public enum ComputeThreads {
 }
 
 /// A shared "next item" counter for `parallelFor`.
+/// A work item body called by several workers at once.
+/// `@unchecked`: every item writes its own outputs (see `ComputeThreads`), so concurrent calls are safe.
+private struct SharedBody: @unchecked Sendable {
+    let call: (_ worker: Int, _ item: Int) -> Void
+}
+
+/// `@unchecked`: `next` is only touched under `lock`.
 private final class WorkCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0

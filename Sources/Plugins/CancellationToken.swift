@@ -1,6 +1,7 @@
 import Foundation
 
 /// A flag that a job's owner sets to ask running work to stop early. Thread-safe.
+/// `@unchecked`: the flag is guarded by `lock`.
 public final class CancellationToken: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false

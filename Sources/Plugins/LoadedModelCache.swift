@@ -4,6 +4,7 @@ import Foundation
 /// process so that a pipeline does not reload the same model file for every dropped image.
 ///
 /// Keys are the model file's path plus its modification time, so a rewritten file is reloaded.
+/// `@unchecked`: the entries and their order are guarded by `lock`; models are only read once loaded.
 public final class LoadedModelCache: @unchecked Sendable {
     private let lock = NSLock()
     private let capacity: Int

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 
 /// What the runner lends a task for one run: where to write, how to report progress, when to stop.
+/// `@unchecked`: `issued` is guarded by `lock`; the rest is constant (`onProgress` must be thread-safe).
 public final class TaskContext: @unchecked Sendable {
     /// An empty-at-start folder for this run's outputs (on the same file system as the outbox).
     public let workDirectory: URL

@@ -1,6 +1,6 @@
 import Engine
 
-/// The generation chain of SINGAN.md section 4, as free building blocks and `SinGANModel`
+/// The generation chain of docs/ALGORITHM.md section 4, as free building blocks and `SinGANModel`
 /// methods: random samples, reconstructions, injection of an image at a scale (harmonization,
 /// editing, paint to image) and single-generator runs on any size (super-resolution).
 
@@ -76,7 +76,7 @@ extension SinGANModel {
         }
     }
 
-    /// A random sample (SINGAN.md section 4). Scales below `startScale` follow the
+    /// A random sample (docs/ALGORITHM.md section 4). Scales below `startScale` follow the
     /// reconstruction path (z*, then zero noise) at the training sizes; their result is
     /// resized to the sample's shape; scales `startScale` and up get fresh noise. The output is
     /// the finest scale's size times (scaleV, scaleH). Deterministic for a given `rng` state.
@@ -110,7 +110,7 @@ extension SinGANModel {
 
     /// Injects an image at scale n (1 <= n <= finest) and runs G_n ... G_finest with fresh noise:
     /// the reference is resized to scale n-1, upsampled to scale n, then refined.
-    /// Harmonization, editing and paint to image use this (SINGAN.md section 4).
+    /// Harmonization, editing and paint to image use this (docs/ALGORITHM.md section 4).
     public func generate(injecting reference: Tensor, atScale n: Int, rng: RandomGenerator) throws -> Tensor {
         guard (1...max(1, finest)).contains(n), n <= finest else {
             throw SinGANError.invalidConfiguration(parameter: "injection scale",

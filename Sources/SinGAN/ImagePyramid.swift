@@ -1,7 +1,7 @@
 import Engine
 import Vips
 
-/// The real images of every scale, built from one training image (SINGAN.md section 1).
+/// The real images of every scale, built from one training image (docs/ALGORITHM.md section 1).
 public struct ImagePyramid {
     /// The sizes and factor.
     public let geometry: PyramidGeometry

@@ -40,7 +40,7 @@ struct ModelFileContents {
 /// - `scale.<n>.generator.<name>` every parameter and BatchNorm statistic of finished G_n
 /// - `noise_amplitudes` F32 [finished scales]; `z_star` F32 [1, 3, h0, w0] (padded size with
 ///   noise padding)
-/// - metadata: `format` = "singan-swift", `format_version` = "1", `status` = "complete" or
+/// - metadata: `format` = "singan-swift", `format_version` = "2" (or "1"), `status` = "complete" or
 ///   "training", `config` (JSON of `TrainingConfig`), `input_size` (JSON {height, width})
 /// - checkpoints only: `training.generator.<name>`, `training.critic.<name>`,
 ///   `training.adam.{generator,critic}.{m,v}.<name>`, `training.adam_steps` I64 [2],
@@ -143,7 +143,7 @@ enum ModelFile {
         let scratch = RandomGenerator(seed: 0)
         var scales: [SinGANModel.Scale] = []
         for n in 0..<finished {
-            let g = Generator(channels: config.channels(atScale: n), generator: scratch)
+            let g = Generator(channels: config.channels(atScale: n), rng: scratch)
             try fill("scale.\(n).generator", g.namedTensors)
             g.isTraining = false
             scales.append(.init(generator: g, sigma: sigmas[n], real: reals[n]))
@@ -165,8 +165,8 @@ enum ModelFile {
                 throw corrupt("training position (scale \(position.scale), iteration \(position.iteration)) does not fit \(finished) finished scales")
             }
             let channels = config.channels(atScale: finished)
-            let g = Generator(channels: channels, generator: scratch)
-            let d = Critic(channels: channels, generator: scratch)
+            let g = Generator(channels: channels, rng: scratch)
+            let d = Critic(channels: channels, rng: scratch)
             try fill("training.generator", g.namedTensors)
             try fill("training.critic", d.namedTensors)
             func adam(_ role: String, _ params: [(name: String, tensor: Tensor)], step: Int64) throws -> AdamState {

@@ -15,7 +15,7 @@ public struct ImageSize: Codable, Equatable, Hashable, Sendable, CustomStringCon
     public var description: String { "\(width)x\(height)" }
 }
 
-/// The sizes of a SinGAN pyramid, computed exactly as the authors' release does (SINGAN.md
+/// The sizes of a SinGAN pyramid, computed exactly as the authors' release does (docs/ALGORITHM.md
 /// section 1, natural logs in float64, `ceil(size * factor)` per axis), so that the pyramid of an
 /// image matches the published one scale for scale.
 public struct PyramidGeometry: Equatable, Sendable {

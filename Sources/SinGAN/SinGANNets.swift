@@ -9,12 +9,12 @@ public final class ConvStack: Module {
     public let channels: Int
     public var isTraining = true { didSet { for b in blocks { b.isTraining = isTraining } } }
 
-    init(channels: Int, tailChannels: Int, generator: RandomGenerator) {
+    init(channels: Int, tailChannels: Int, rng: RandomGenerator) {
         self.channels = channels
         blocks = (0..<4).map { i in
-            ConvBlock(inChannels: i == 0 ? 3 : channels, outChannels: channels, generator: generator)
+            ConvBlock(inChannels: i == 0 ? 3 : channels, outChannels: channels, rng: rng)
         }
-        tail = Conv2d(inChannels: channels, outChannels: tailChannels, generator: generator)
+        tail = Conv2d(inChannels: channels, outChannels: tailChannels, rng: rng)
     }
 
     public var parameters: [Tensor] { blocks.flatMap(\.parameters) + tail.parameters }
@@ -44,15 +44,15 @@ extension ConvStackNetwork {
     }
 }
 
-/// SinGAN's generator G_n (SINGAN.md §2): `G(x, y) = tanh(tail(body(head(x)))) + crop(y, 5)`.
+/// SinGAN's generator G_n (docs/ALGORITHM.md section 2): `G(x, y) = tanh(tail(body(head(x)))) + crop(y, 5)`.
 /// x and y come zero-padded by 5 pixels; the output has the unpadded size. Five valid 3x3
 /// convolutions shrink by 10, hence the crop.
 public final class Generator: ConvStackNetwork {
     public let stack: ConvStack
 
     /// A freshly initialised generator with `channels` (nfc) channels per block.
-    public init(channels: Int, generator: RandomGenerator) {
-        stack = ConvStack(channels: channels, tailChannels: 3, generator: generator)
+    public init(channels: Int, rng: RandomGenerator) {
+        stack = ConvStack(channels: channels, tailChannels: 3, rng: rng)
     }
 
     /// x: noise plus upsampled previous output, y: the upsampled previous output; both
@@ -69,8 +69,8 @@ public final class Critic: ConvStackNetwork {
     public let stack: ConvStack
 
     /// A freshly initialised critic with `channels` (nfc) channels per block.
-    public init(channels: Int, generator: RandomGenerator) {
-        stack = ConvStack(channels: channels, tailChannels: 1, generator: generator)
+    public init(channels: Int, rng: RandomGenerator) {
+        stack = ConvStack(channels: channels, tailChannels: 1, rng: rng)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { stack(x) }

@@ -1,6 +1,6 @@
 import Engine
 
-/// Trains a SinGAN coarse to fine (SINGAN.md section 3), with checkpoints that let an
+/// Trains a SinGAN coarse to fine (docs/ALGORITHM.md section 3), with checkpoints that let an
 /// interrupted run continue to the very same model, bit for bit.
 ///
 /// Usage: make one with `init(pyramid:config:)` (or `init(resumingFrom:pyramid:)`), set
@@ -136,14 +136,14 @@ public final class SinGANTrainer {
         if let previous, previous.generator.channels == channels {
             // Scratch initialisation (not from the run's generator), then overwritten.
             let scratch = RandomGenerator(seed: 0)
-            generator = Generator(channels: channels, generator: scratch)
-            critic = Critic(channels: channels, generator: scratch)
+            generator = Generator(channels: channels, rng: scratch)
+            critic = Critic(channels: channels, rng: scratch)
             generator.copyWeights(from: previous.generator)
             critic.copyWeights(from: previous.critic)
             generator.isTraining = true
         } else {
-            generator = Generator(channels: channels, generator: rng)
-            critic = Critic(channels: channels, generator: rng)
+            generator = Generator(channels: channels, rng: rng)
+            critic = Critic(channels: channels, rng: rng)
         }
         let sigma: Float
         let recInput: Tensor

@@ -3,7 +3,7 @@ import Engine
 /// One SinGAN training iteration at a single scale, timed by `singan bench`: the product's own
 /// `TrainingStep` with the paper's settings (3 critic steps with the WGAN-GP penalty, double
 /// backward; 3 generator steps with adversarial and reconstruction losses; Adam), on the
-/// problem `shared/tools/torch_reference_bench.py` times: the frozen coarser scales are stood in
+/// problem `tools/torch_reference_bench.py` times: the frozen coarser scales are stood in
 /// for by uniform random images, and sigma is 0.1.
 public final class TrainingBench {
     public let height: Int, width: Int
@@ -18,8 +18,8 @@ public final class TrainingBench {
         self.width = width
         let rng = RandomGenerator(seed: seed)
         self.rng = rng
-        let generator = Generator(channels: channels, generator: rng)
-        let critic = Critic(channels: channels, generator: rng)
+        let generator = Generator(channels: channels, rng: rng)
+        let critic = Critic(channels: channels, rng: rng)
         let betas = (config.beta1, config.beta2)
         step = TrainingStep(
             scale: 1, generator: generator, critic: critic,

@@ -1,6 +1,6 @@
 import Engine
 
-/// How scale 0's reconstruction noise z* is chosen during training (SINGAN.md section 3).
+/// How scale 0's reconstruction noise z* is chosen during training (docs/ALGORITHM.md section 3).
 ///
 /// The paper fixes one z*; the authors' release draws a new one at every iteration of scale 0
 /// and keeps the last. Both reconstruct the image; they differ only in what scale 0 learns to
@@ -31,7 +31,7 @@ public struct StepSchedule: Codable, Equatable, Sendable {
 /// Every number that shapes a SinGAN training run. Stored in the model file's metadata, so a
 /// model always says how it was made. Defaults are the published ones (`TrainingConfig.paper`).
 public struct TrainingConfig: Codable, Equatable, Sendable {
-    // Pyramid (SINGAN.md section 1).
+    // Pyramid (docs/ALGORITHM.md section 1).
     /// The working image's longer side is at most this many pixels.
     public var maxSize: Int = 250
     /// The coarsest scale's shorter side, in pixels.

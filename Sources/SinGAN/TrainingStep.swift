@@ -1,6 +1,6 @@
 import Engine
 
-/// One SinGAN training iteration at one scale (SINGAN.md section 3): critic steps (WGAN-GP),
+/// One SinGAN training iteration at one scale (docs/ALGORITHM.md section 3): critic steps (WGAN-GP),
 /// then generator steps (adversarial + alpha x reconstruction), Adam on each network. The only
 /// place this step is written: `SinGANTrainer`, the paint task's fine-tuning and `singan bench`
 /// all run it.

@@ -5,6 +5,7 @@ import Foundation
 /// image and drops it in `deinit`, so memory is freed as soon as the last
 /// Swift reference goes. Images are immutable: every operation returns a new
 /// one, and they may be shared between threads.
+/// `@unchecked`: the wrapped libvips image is immutable and libvips counts its references atomically.
 public final class VipsImage: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<_VipsImage>
 

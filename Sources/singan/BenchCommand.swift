@@ -4,14 +4,14 @@ import Foundation
 import SinGAN
 
 /// `singan bench`: seconds per SinGAN training iteration at one scale, comparable with
-/// `shared/tools/torch_reference_bench.py` (the product's `TrainingStep`, same JSON keys); with `--conv`, the
+/// `tools/torch_reference_bench.py` (the product's `TrainingStep`, same JSON keys); with `--conv`, the
 /// three convolution kernels of an nfc -> nfc convolution at that size instead.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time one training iteration (3 critic steps with gradient penalty, 3 generator steps).",
         discussion: """
-            Prints one JSON line with the keys of shared/tools/torch_reference_bench.py. With --conv, \
+            Prints one JSON line with the keys of tools/torch_reference_bench.py (PyTorch). With --conv, \
             times the convolution kernels instead (forward, input gradient, weight gradient and an \
             im2col + sgemm yardstick): milliseconds, GFLOP/s counted as the direct convolution does \
             (2 * nfc * nfc * 9 * (H-2) * (W-2)) and process CPU milliseconds.

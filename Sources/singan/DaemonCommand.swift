@@ -35,12 +35,18 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Most finished jobs kept in the journal (the most recent).")
     var keepJobs: Int = 10_000
 
+    /// For tests: every task run first waits this long, so a test can stop or kill the daemon
+    /// while a job is surely running.
+    @Option(help: .hidden)
+    var stepDelayMs: Double = 0
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard trainingSlots >= 1 else { throw ValidationError("--training-slots must be at least 1") }
         guard loadedModels >= 1 else { throw ValidationError("--loaded-models must be at least 1") }
         guard keepDays >= 0, keepDays.isFinite else { throw ValidationError("--keep-days must be a number of days, 0 or more") }
         guard keepJobs >= 0 else { throw ValidationError("--keep-jobs must be 0 or more") }
+        guard stepDelayMs >= 0, stepDelayMs.isFinite else { throw ValidationError("--step-delay-ms must be 0 or more") }
     }
 
     func run() throws {
@@ -51,6 +57,7 @@ struct DaemonCommand: ParsableCommand {
         options.loadedModels = loadedModels
         options.journalRetention = keepDays * 86_400
         options.journalMaxFinished = keepJobs
+        options.stepDelay = stepDelayMs / 1000
         do {
             try Daemon(options: options, logger: Logger(label: "singan.daemon")).run()
         } catch let error as DaemonError {

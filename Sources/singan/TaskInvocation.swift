@@ -116,6 +116,7 @@ struct TaskInvocation {
 }
 
 /// Progress on one stderr line, rewritten in place when stderr is a terminal.
+/// `@unchecked`: a task reports progress from the one thread that runs it, the only one to touch `lastPrint`.
 final class ProgressLine: @unchecked Sendable {
     private let task: String
     private var lastPrint = Date.distantPast

@@ -184,6 +184,7 @@ struct TrainCommand: ParsableCommand {
 extension ZStarMode: ExpressibleByArgument {}
 
 /// SIGINT and SIGTERM, turned into a flag the trainer polls (it then checkpoints and stops).
+/// `@unchecked`: `signal` is only touched under `lock`; `sources` is filled before `install` returns.
 final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var signal: Int32?

@@ -77,10 +77,7 @@ final class DaemonHarness {
     func start(stepDelayMs: Int = 0, workers: Int = 2) throws {
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["daemon", "--root", root.path, "--workers", "\(workers)"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["SINGAN_TEST_STEP_DELAY_MS"] = "\(stepDelayMs)"
-        process.environment = environment
+        process.arguments = ["daemon", "--root", root.path, "--workers", "\(workers)", "--step-delay-ms", "\(stepDelayMs)"]
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardError = handle

@@ -6,9 +6,9 @@ import XCTest
 final class PenaltyTests: XCTestCase {
     func testPenaltyGradientOnTinyCriticMatchesFiniteDifferences() {
         let rng = RandomGenerator(seed: 3)
-        let b0 = ConvBlock(inChannels: 3, outChannels: 4, generator: rng)
-        let b1 = ConvBlock(inChannels: 4, outChannels: 4, generator: rng)
-        let tail = Conv2d(inChannels: 4, outChannels: 1, generator: rng)
+        let b0 = ConvBlock(inChannels: 3, outChannels: 4, rng: rng)
+        let b1 = ConvBlock(inChannels: 4, outChannels: 4, rng: rng)
+        let tail = Conv2d(inChannels: 4, outChannels: 1, rng: rng)
         // Larger weights than SinGAN's N(0, 0.02) so that the penalty is far from flat.
         for p in [b0.conv.weight, b1.conv.weight, tail.weight] {
             p.scalars = rng.normal(shape: p.shape, std: 0.3).scalars

@@ -28,7 +28,7 @@ final class FastTrainingTests: XCTestCase {
     /// exactly the window of its whole-image output (batch statistics aside: eval mode here).
     func testGeneratorOnAPaddedWindowGivesThatWindowOfTheWholeOutput() {
         let rng = RandomGenerator(seed: 5)
-        let g = Generator(channels: 8, generator: rng)
+        let g = Generator(channels: 8, rng: rng)
         g.isTraining = false
         let size = ImageSize(height: 30, width: 41)
         let prev = rng.uniform(shape: [1, 3, size.height, size.width], low: -1, high: 1)

@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// The PyTorch oracle of one SinGAN training step (Resources/singan_step.json, written by
-/// shared/tools/make_step_fixture.py).
+/// tools/make_step_fixture.py).
 struct StepFixture {
     let root: [String: Any]
 

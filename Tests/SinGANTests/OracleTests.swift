@@ -17,13 +17,13 @@ final class OracleTests: XCTestCase {
         let fx = try StepFixture()
         let nfc = Int(fx.config("nfc"))
         let rng = RandomGenerator(seed: 1)
-        let g = Generator(channels: nfc, generator: rng), d = Critic(channels: nfc, generator: rng)
+        let g = Generator(channels: nfc, rng: rng), d = Critic(channels: nfc, rng: rng)
         load(g, prefix: "G", from: fx)
         load(d, prefix: "D", from: fx)
         // Same names, same number: the fixture's lists and ours describe the same networks.
         XCTAssertEqual(Set(fx.names("weights_before")),
                        Set(g.namedTensors.map { "G.\($0.name)" } + d.namedTensors.map { "D.\($0.name)" }))
-        let penaltyCritic = Critic(channels: nfc, generator: rng)
+        let penaltyCritic = Critic(channels: nfc, rng: rng)
         penaltyCritic.copyWeights(from: d)
 
         let (sigma, mix, lambda, recWeight) = (fx.config("sigma"), fx.config("gp_mix"), fx.config("gp_weight"),

@@ -3,9 +3,9 @@ import Foundation
 import SinGAN
 import XCTest
 
-/// The pyramid sizes and the configuration rules of SINGAN.md sections 1-2.
+/// The pyramid sizes and the configuration rules of docs/ALGORITHM.md sections 1-2.
 final class SinGANGeometryTests: XCTestCase {
-    /// The formula of SINGAN.md section 1, written out independently of `PyramidGeometry`.
+    /// The formula of docs/ALGORITHM.md section 1, written out independently of `PyramidGeometry`.
     private func formulaSizes(height h: Int, width w: Int, minSize: Double, maxSize: Double,
                               factor: Double) -> [ImageSize] {
         let (H, W) = (Double(h), Double(w))

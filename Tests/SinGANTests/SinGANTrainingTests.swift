@@ -3,7 +3,7 @@ import Foundation
 import SinGAN
 import XCTest
 
-/// End-to-end training of the tiny model (`TinySinGAN`): the rules of SINGAN.md section 3,
+/// End-to-end training of the tiny model (`TinySinGAN`): the rules of docs/ALGORITHM.md section 3,
 /// sampling (section 4) and bit-exact resume.
 final class SinGANTrainingTests: XCTestCase {
     private func trained() throws -> TinySinGAN.Run { try TinySinGAN.straight.get() }

@@ -24,7 +24,7 @@ final class TrainingStepDeterminismTests: XCTestCase {
     /// tail F(2x2).
     func seededCriticStep() -> [Float] {
         let rng = RandomGenerator(seed: 11)
-        let g = Generator(channels: 64, generator: rng), d = Critic(channels: 64, generator: rng)
+        let g = Generator(channels: 64, rng: rng), d = Critic(channels: 64, rng: rng)
         let optD = Adam(parameters: d.parameters, lr: 5e-4, betas: (0.5, 0.999))
         let real = rng.uniform(shape: [1, 3, 24, 24], low: -1, high: 1)
         let noise = zeroPad(rng.normal(shape: [1, 3, 24, 24]), 5)

@@ -88,7 +88,7 @@ enum WinogradTile {
         }
     }
 
-    /// F(4x4) from 64 channels on. Measured side by side (BENCHMARKS.md), its forward takes 20%
+    /// F(4x4) from 64 channels on. Measured side by side (docs/benchmark-history.md), its forward takes 20%
     /// less time than F(2x2)'s at 128 channels, 4% less at 64, and 10% more at 32 on small images,
     /// where its heavier transforms and wider tile groups outweigh the products; its weight
     /// gradient 22-29% less at 64 and 128 channels.

@@ -2,6 +2,7 @@ import Foundation
 
 /// Reusable Float scratch buffers, so the kernels do not allocate (and page-fault) on every call.
 /// A buffer is lent to one caller at a time, which keeps concurrent kernel calls safe.
+/// `@unchecked`: the free list is guarded by `lock`, and a lent buffer belongs to one caller.
 final class ScratchPool: @unchecked Sendable {
     static let shared = ScratchPool()
     private let lock = NSLock()

@@ -8,7 +8,7 @@ import CPrefetch
 /// The transforms give each tile one SIMD8 lane: a group is 8 horizontally adjacent tiles of one
 /// tile row, and groups enumerate (image, tile row, column group). Blocks of `blockGroups` groups
 /// (48 tiles: two 24-column strips of `gemm4x24`) are what one worker takes at a time; blocks of
-/// 24 and 96 tiles measured 5-15% slower than 48 (BENCHMARKS.md).
+/// 24 and 96 tiles measured 5-15% slower than 48 (docs/benchmark-history.md).
 struct TileGeometry {
     static let groupTiles = 8
     static let blockGroups = 6

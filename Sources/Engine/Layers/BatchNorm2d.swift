@@ -12,9 +12,9 @@ public final class BatchNorm2d: Module {
     public let eps: Float
     public var isTraining = true
 
-    /// gamma = 1 (or N(1, 0.02²) from `generator`, SinGAN's initialisation), beta = 0.
-    public init(channels: Int, generator: RandomGenerator? = nil, momentum: Float = 0.1, eps: Float = 1e-5) {
-        gamma = parameter(generator?.normal(shape: [channels], mean: 1, std: 0.02) ?? Tensor.ones([channels]))
+    /// gamma = 1 (or N(1, 0.02²) from `rng`, SinGAN's initialisation), beta = 0.
+    public init(channels: Int, rng: RandomGenerator? = nil, momentum: Float = 0.1, eps: Float = 1e-5) {
+        gamma = parameter(rng?.normal(shape: [channels], mean: 1, std: 0.02) ?? Tensor.ones([channels]))
         beta = parameter(Tensor.zeros([channels]))
         runningMean = Tensor.zeros([channels])
         runningVar = Tensor.ones([channels])

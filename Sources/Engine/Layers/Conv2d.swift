@@ -8,10 +8,10 @@ public final class Conv2d: Module {
 
     /// SinGAN's initialisation: weight N(0, 0.02²), bias uniform in ±1/√(in·9) (PyTorch's
     /// default bias initialisation).
-    public init(inChannels: Int, outChannels: Int, generator: RandomGenerator) {
-        weight = parameter(generator.normal(shape: [outChannels, inChannels, 3, 3], std: 0.02))
+    public init(inChannels: Int, outChannels: Int, rng: RandomGenerator) {
+        weight = parameter(rng.normal(shape: [outChannels, inChannels, 3, 3], std: 0.02))
         let bound = 1 / Float(inChannels * 9).squareRoot()
-        bias = parameter(generator.uniform(shape: [outChannels], low: -bound, high: bound))
+        bias = parameter(rng.uniform(shape: [outChannels], low: -bound, high: bound))
     }
 
     public var parameters: [Tensor] { [weight, bias] }

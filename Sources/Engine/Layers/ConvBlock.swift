@@ -4,9 +4,9 @@ public final class ConvBlock: Module {
     public let bn: BatchNorm2d
     public var isTraining = true { didSet { bn.isTraining = isTraining } }
 
-    public init(inChannels: Int, outChannels: Int, generator: RandomGenerator) {
-        conv = Conv2d(inChannels: inChannels, outChannels: outChannels, generator: generator)
-        bn = BatchNorm2d(channels: outChannels, generator: generator)
+    public init(inChannels: Int, outChannels: Int, rng: RandomGenerator) {
+        conv = Conv2d(inChannels: inChannels, outChannels: outChannels, rng: rng)
+        bn = BatchNorm2d(channels: outChannels, rng: rng)
     }
 
     public var parameters: [Tensor] { conv.parameters + bn.parameters }

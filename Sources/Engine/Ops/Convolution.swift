@@ -1,6 +1,6 @@
 /// The 3x3, stride-1, unpadded convolution and the two ops its gradients are made of. Each of
 /// the three differentiates into the others (docs/ENGINE.md), so convolutions support gradients
-/// of any order. The raw work is done by `Conv3x3` (Winograd F(2x2, 3x3) kernels).
+/// of any order. The raw work is done by `Conv3x3` (Winograd F(2x2, 3x3) or F(4x4, 3x3) kernels).
 
 /// y = conv(x, weight) + bias. x: [N, Ci, H, W], weight: [Co, Ci, 3, 3], bias: [Co];
 /// y: [N, Co, H-2, W-2].

@@ -1,6 +1,6 @@
 import Engine
 
-/// Animation (SINGAN.md section 4): frames from a random walk in noise space, best with a model
+/// Animation (docs/ALGORITHM.md section 4): frames from a random walk in noise space, best with a model
 /// trained with noise padding.
 
 /// The parameters of the random walk.

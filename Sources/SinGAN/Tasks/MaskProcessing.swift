@@ -1,7 +1,7 @@
 import Foundation
 import Vips
 
-/// The soft blending mask of harmonization and editing (SINGAN.md section 4): a binary mask
+/// The soft blending mask of harmonization and editing (docs/ALGORITHM.md section 4): a binary mask
 /// dilated by a disk, blurred by a Gaussian and normalised to [0, 1]. Planar, row-major values.
 public struct BlendMask: Equatable, Sendable {
     public let width: Int

@@ -1,6 +1,6 @@
 import Engine
 
-/// What harmonization and editing share (SINGAN.md section 4): inject a reference image at a
+/// What harmonization and editing share (docs/ALGORITHM.md section 4): inject a reference image at a
 /// scale, then keep the model's result only inside the dilated, blurred mask.
 public struct MaskedInjection {
     /// G_n ... G_N applied to the injected reference (the unmasked result).

@@ -1,6 +1,6 @@
 import Engine
 
-/// Paint to image (SINGAN.md section 4): injection of a paint at a coarse scale, optionally with
+/// Paint to image (docs/ALGORITHM.md section 4): injection of a paint at a coarse scale, optionally with
 /// the paint quantised to a palette of the training image and the injection scale's generator
 /// fine-tuned on quantised inputs (the authors' `quantization_flag`).
 
@@ -38,7 +38,7 @@ extension SinGANModel {
 
     /// A copy of this model whose generator at scale n is fine-tuned so that it turns
     /// palette-quantised inputs into images of the training distribution: training as in
-    /// SINGAN.md section 3 (`TrainingStep` with the losses, optimiser and schedule of `config`), except that
+    /// docs/ALGORITHM.md section 3 (`TrainingStep` with the losses, optimiser and schedule of `config`), except that
     /// G_n starts from the trained weights, the critic is fresh, and the random path's input
     /// `rand(n)` is quantised to `palette` at every critic step. The reconstruction path is kept
     /// unquantised so that G_n still reproduces the training image. The model itself is unchanged.
@@ -54,10 +54,10 @@ extension SinGANModel {
         try config.validate()
         let rng = RandomGenerator(seed: seed)
         let trained = scales[n].generator
-        let generator = Generator(channels: trained.channels, generator: RandomGenerator(seed: 0))
+        let generator = Generator(channels: trained.channels, rng: RandomGenerator(seed: 0))
         generator.copyWeights(from: trained)
         generator.isTraining = true
-        let critic = Critic(channels: trained.channels, generator: rng)
+        let critic = Critic(channels: trained.channels, rng: rng)
         let betas = (config.beta1, config.beta2)
         // The model's noise maps keep their own shape (padded for animation models).
         var tuning = config

@@ -1,7 +1,7 @@
 import Engine
 import Foundation
 
-/// Super-resolution (SINGAN.md section 4): a model trained on the low-resolution image with a
+/// Super-resolution (docs/ALGORITHM.md section 4): a model trained on the low-resolution image with a
 /// pyramid factor close to 2^(-1/3), whose finest generator is run repeatedly on ever larger
 /// upsamplings of the image.
 public enum SuperResolution {
