@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Vips", dependencies: ["CVips", "AtomicFile"], swiftSettings: swift6),
         .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: fastMath + swift6),
         .target(name: "SinGAN", dependencies: ["Engine", "Vips", "AtomicFile"], swiftSettings: fastMath + swift6),
-        .target(name: "Plugins", dependencies: ["SinGAN", "Engine", "Vips", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Plugins", dependencies: ["SinGAN", "Engine", "Vips", "AtomicFile", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: fastMath + swift6),
         .target(name: "Daemon", dependencies: [
             "Plugins", "Vips", "AtomicFile", "CInotify",

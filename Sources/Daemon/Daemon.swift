@@ -87,8 +87,11 @@ public final class Daemon: @unchecked Sendable {
     public func run() throws {
         let instance = try DaemonLock(root: root)
         defer { withExtendedLifetime(instance) {} }
-        let signals = options.handleSignals ? installSignalHandlers() : []
-        defer { signals.forEach { $0.cancel() } }
+        let signals = options.handleSignals ? StopSignals { [weak self] number in
+            self?.logger.info("daemon.signal", metadata: ["signal": "\(StopSignals.name(number))"])
+            self?.stop()
+        } : nil
+        defer { signals?.cancel() }
 
         let watcher = try InotifyWatcher { [weak self] event in
             guard let self else { return }
@@ -131,19 +134,6 @@ public final class Daemon: @unchecked Sendable {
 
     /// Asks `run()` to stop, as SIGTERM does.
     public func stop() { stopSignal.signal() }
-
-    private func installSignalHandlers() -> [DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in
-                self?.logger.info("daemon.signal", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
-                self?.stop()
-            }
-            source.resume()
-            return source
-        }
-    }
 
     private var isStopping: Bool {
         lock.lock(); defer { lock.unlock() }

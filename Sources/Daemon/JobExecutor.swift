@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Plugins
-import Vips
 
 /// One dropped image and everything a run of its pipeline needs to know about it.
 public struct JobInput {
@@ -119,9 +118,7 @@ public final class JobExecutor: @unchecked Sendable {
     }
 
     private func checkImage(_ url: URL, pipeline: Pipeline, role: String) throws {
-        do { _ = try VipsImage.load(path: url.path, maxPixels: pipeline.maxPixels) } catch {
-            throw TaskError("\(role) \(url.lastPathComponent) is not a usable image: \(error)")
-        }
+        try OutputWriter(maxPixels: pipeline.maxPixels).checkUsableImage(url, role: role, name: url.lastPathComponent)
     }
 
     private func sideFile(_ template: NameTemplate, of input: JobInput) throws -> URL {
@@ -181,6 +178,7 @@ public final class JobExecutor: @unchecked Sendable {
     private func write(_ kept: [(step: Step, artifacts: [TaskArtifact])], pipeline: Pipeline, input: JobInput) throws -> [URL] {
         var ready: [(file: URL, destination: URL)] = []
         var used = Set<String>()
+        let writer = OutputWriter(maxPixels: pipeline.maxPixels, quality: pipeline.output.quality)
         let staging = input.workDirectory.appendingPathComponent("ready")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         for (step, artifacts) in kept {
@@ -199,15 +197,8 @@ public final class JobExecutor: @unchecked Sendable {
                 }
                 used.insert(relative)
                 let destination = try RootPath.resolve(relative, under: input.outputDirectory)
-                let same = ext == sourceExt || Set([ext, sourceExt]) == ["jpg", "jpeg"] || Set([ext, sourceExt]) == ["tif", "tiff"]
-                if same {
-                    ready.append((artifact.url, destination))
-                } else {
-                    let converted = staging.appendingPathComponent("\(ready.count).\(ext)")
-                    try VipsImage.load(path: artifact.url.path, maxPixels: pipeline.maxPixels)
-                        .save(to: converted.path, quality: pipeline.output.quality)
-                    ready.append((converted, destination))
-                }
+                let file = try writer.file(artifact, as: ext, scratch: staging.appendingPathComponent("\(ready.count).\(ext)"))
+                ready.append((file, destination))
             }
         }
         for (file, destination) in ready { try FileMoves.moveAtomically(file, to: destination) }

@@ -11,6 +11,10 @@ public struct TrainPlugin: TaskPlugin {
         SinGANTask.iterationsParameter,
         .int("max_size", range: 11...4096, "longer side of the working image in pixels (default: the preset's)"),
         .int("min_size", range: 11...4096, "shorter side of the coarsest scale in pixels (default: the preset's)"),
+        .double("scale_factor", range: 0.01...0.99, "initial pyramid factor (default: the preset's, 0.75)"),
+        .int("channels", range: 1...1024, "width of scales 0-3; doubles every 4 scales up to max_channels (default: the preset's)"),
+        .int("max_channels", range: 1...1024, "upper bound of the width (default: the preset's)"),
+        .double("reconstruction_weight", range: 0...1_000_000, "weight alpha of the reconstruction loss (default 10)"),
         .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation)"),
         .choice("z_star", ["fixed", "redrawn"], default: "redrawn", "scale 0's reconstruction noise: redrawn every iteration (authors' release, default) or fixed (the paper's text)"),
         .int("seed", default: 0, range: 0...Int(Int32.max), "seed of the training run"),
@@ -25,6 +29,10 @@ public struct TrainPlugin: TaskPlugin {
         var c = SinGANTask.config(p)
         if let v = p.optionalInt("max_size") { c.maxSize = v }
         if let v = p.optionalInt("min_size") { c.minSize = v }
+        if let v = p.optionalDouble("scale_factor") { c.scaleFactor = v }
+        if let v = p.optionalInt("channels") { c.baseChannels = v }
+        if let v = p.optionalInt("max_channels") { c.maxChannels = v }
+        if let v = p.optionalDouble("reconstruction_weight") { c.reconstructionWeight = Float(v) }
         c.noisePadding = p.bool("noise_padding")
         c.zStarMode = ZStarMode(rawValue: p.string("z_star")) ?? .redrawn
         c.seed = UInt64(p.int("seed"))

@@ -1,8 +1,6 @@
 import ArgumentParser
-import AtomicFile
 import Foundation
 import Plugins
-import Vips
 
 /// Runs one registered task plugin for a command line (the same plugin pipelines use): checks the
 /// inputs, validates the parameters against the plugin's schema, runs it in a temporary folder
@@ -23,16 +21,20 @@ struct TaskInvocation {
     /// called once per output in the plugin's order. Prints `TASK -> PATH` for each output
     /// written, or the one line `summary(paths)` when given.
     func run(destination: (TaskArtifact) throws -> String?, summary: (([String]) -> String)? = nil) throws {
+        // Ctrl-C or SIGTERM cancels the task at its next safe point (training checkpoints).
+        let cancellation = CancellationToken()
+        let signals = StopSignals { _ in cancellation.cancel() }
         do {
-            let paths = try execute(destination: destination)
+            let paths = try execute(destination: destination, cancellation: cancellation)
             if let summary {
                 print(summary(paths))
             } else {
                 for path in paths { print("\(task) -> \(path)") }
             }
         } catch let error as TaskCancelled {
+            ProgressLine.clear()
             FileHandle.standardError.write(Data("singan \(task): \(error)\n".utf8))
-            throw ExitCode(130)
+            throw ExitCode(128 + (signals.received ?? SIGINT))
         } catch {
             ProgressLine.clear()
             // Plugin messages already name their task ("harmonize: ..."); say it once.
@@ -44,7 +46,7 @@ struct TaskInvocation {
     }
 
     /// Runs the plugin and writes its outputs; returns the paths written.
-    private func execute(destination: (TaskArtifact) throws -> String?) throws -> [String] {
+    private func execute(destination: (TaskArtifact) throws -> String?, cancellation: CancellationToken) throws -> [String] {
         guard let plugin = PluginRegistry.standard.plugin(named: task) else {
             throw TaskError("this build has no '\(task)' task")
         }
@@ -61,7 +63,7 @@ struct TaskInvocation {
         defer { try? fm.removeItem(at: work) }
         let progress = ProgressLine(task: task)
         let context = TaskContext(workDirectory: work, checkpointDirectory: work.appendingPathComponent("checkpoints"),
-                                  onProgress: { fraction, note in progress.show(fraction, note) })
+                                  cancellation: cancellation, onProgress: { fraction, note in progress.show(fraction, note) })
         try fm.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
         let artifacts = try plugin.init().run(request, context: context)
         ProgressLine.clear()
@@ -69,25 +71,10 @@ struct TaskInvocation {
         var written: [String] = []
         for artifact in artifacts {
             guard let path = try destination(artifact) else { continue }
-            try write(artifact, to: path)
+            try OutputWriter().write(artifact, to: path)
             written.append(path)
         }
         return written
-    }
-
-    /// Writes an output atomically: as produced when the extension matches, else converted.
-    private func write(_ artifact: TaskArtifact, to path: String) throws {
-        let source = artifact.url.pathExtension.lowercased()
-        let target = URL(fileURLWithPath: path).pathExtension.lowercased()
-        let same = source == target || Set([source, target]) == ["jpg", "jpeg"] || Set([source, target]) == ["tif", "tiff"]
-        if same {
-            try AtomicFile.write(try Data(contentsOf: artifact.url), to: path)
-        } else {
-            guard artifact.kind == .image else {
-                throw TaskError("cannot write \(path): the output is a .\(source) file")
-            }
-            try VipsImage.load(path: artifact.url.path).save(to: path)
-        }
     }
 
     private func checkedFile(_ path: String, role: String) throws -> URL {
@@ -97,9 +84,7 @@ struct TaskInvocation {
 
     private func checkedImage(_ path: String, role: String) throws -> URL {
         let url = try checkedFile(path, role: role)
-        do { _ = try VipsImage.load(path: url.path) } catch {
-            throw TaskError("\(role) \(path) is not a usable image: \(error)")
-        }
+        try OutputWriter().checkUsableImage(url, role: role, name: path)
         return url
     }
 

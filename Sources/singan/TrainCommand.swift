@@ -1,7 +1,7 @@
 import ArgumentParser
 import AtomicFile
-import Dispatch
 import Foundation
+import Plugins
 import SinGAN
 
 /// `singan train IMAGE -o MODEL`: trains a SinGAN on one image.
@@ -74,7 +74,7 @@ struct TrainCommand: ParsableCommand {
     var logInterval: Double = 5
 
     func run() throws {
-        let stop = StopSignal.install()
+        let stop = StopSignals()
         let started = Date()
         do {
             guard logInterval >= 0, logInterval.isFinite else {
@@ -111,7 +111,7 @@ struct TrainCommand: ParsableCommand {
         } catch SinGANError.cancelled(let checkpoint) {
             ProgressPrinter.clearLine()
             let signal = stop.received ?? SIGINT
-            FileHandle.standardError.write(Data("singan train: stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); progress saved in \(checkpoint ?? output), continue with --resume\n".utf8))
+            FileHandle.standardError.write(Data("singan train: stopped by \(StopSignals.name(signal)); progress saved in \(checkpoint ?? output), continue with --resume\n".utf8))
             throw ExitCode(128 + signal)
         } catch {
             ProgressPrinter.clearLine()
@@ -182,37 +182,6 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension ZStarMode: ExpressibleByArgument {}
-
-/// SIGINT and SIGTERM, turned into a flag the trainer polls (it then checkpoints and stops).
-/// `@unchecked`: `signal` is only touched under `lock`; `sources` is filled before `install` returns.
-final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var signal: Int32?
-    private var sources: [DispatchSourceSignal] = []
-
-    /// The first signal received, if any.
-    var received: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return signal
-    }
-
-    static func install() -> StopSignal {
-        let stop = StopSignal()
-        for sig in [SIGINT, SIGTERM] {
-            Foundation.signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [stop] in
-                stop.lock.lock()
-                if stop.signal == nil { stop.signal = sig }
-                stop.lock.unlock()
-            }
-            source.resume()
-            stop.sources.append(source)
-        }
-        return stop
-    }
-}
 
 /// Shows training progress on stderr: a live line on a terminal, otherwise a plain log line
 /// every `logInterval` seconds and at the start and end of every scale.
