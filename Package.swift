@@ -43,7 +43,9 @@ let package = Package(
         .target(name: "Vips", dependencies: ["CVips", "AtomicFile"], swiftSettings: swift6),
         .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: fastMath + swift6),
         .target(name: "SinGAN", dependencies: ["Engine", "Vips", "AtomicFile"], swiftSettings: fastMath + swift6),
-        .target(name: "Plugins", dependencies: ["SinGAN", "Engine", "Vips", "AtomicFile", .product(name: "Logging", package: "swift-log")],
+        // The training-free patch tier (GPNN-class): no autograd, libvips for images only.
+        .target(name: "PatchTier", dependencies: ["Vips"], swiftSettings: fastMath),
+        .target(name: "Plugins", dependencies: ["SinGAN", "Engine", "PatchTier", "Vips", "AtomicFile", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: fastMath + swift6),
         .target(name: "Daemon", dependencies: [
             "Plugins", "Vips", "AtomicFile", "CInotify",
@@ -69,6 +71,7 @@ let package = Package(
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "SinGAN", "Engine", "Vips"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
+        .testTarget(name: "PatchTierTests", dependencies: ["PatchTier", "Vips"], swiftSettings: fastMath),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "singan"]),
         .testTarget(name: "SinganCLITests", dependencies: ["singan", "SinGAN", "Vips"],
                     resources: [.copy("Resources")]),

@@ -13,6 +13,8 @@ public struct PluginRegistry: @unchecked Sendable {
         PaintPlugin.self,
         SuperResolutionPlugin.self,
         AnimatePlugin.self,
+        PatchSamplePlugin.self,
+        RetargetPlugin.self,
     ])
 
     public let plugins: [any TaskPlugin.Type]

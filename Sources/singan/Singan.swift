@@ -9,6 +9,7 @@ struct Singan: ParsableCommand {
         subcommands: [
             InfoCommand.self, TrainCommand.self, SampleCommand.self,
             HarmonizeCommand.self, EditCommand.self, PaintCommand.self, SuperResCommand.self, AnimateCommand.self,
+            PatchSampleCommand.self, RetargetCommand.self,
             TasksCommand.self, RunCommand.self, DaemonCommand.self, StatusCommand.self,
             BenchCommand.self,
         ])

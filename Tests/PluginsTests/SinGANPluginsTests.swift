@@ -217,7 +217,8 @@ final class SinGANPluginsTests: XCTestCase {
 
     func testEveryTaskIsRegistered() {
         XCTAssertEqual(Set(PluginRegistry.standard.names),
-                       ["resize", "train", "sample", "harmonize", "edit", "paint", "superres", "animate"])
+                       ["resize", "train", "sample", "harmonize", "edit", "paint", "superres", "animate",
+                        "patch-sample", "retarget"])
         XCTAssertTrue(TrainPlugin.isTraining)
     }
 
