@@ -20,14 +20,14 @@ public struct PatchSettings: Sendable, Equatable {
     /// Patch replacement passes at each level after the first (GPNN: 10).
     public var passes = 10
     /// Passes at the first generated level. One, as in Efficient-GPNN (Elnekave's GPNN):
-    /// repeated passes on the noisy 14-pixel image pull it back to the real image's exact
-    /// layout (measured: 3 of 8 balloons samples came out pixel for pixel the input with 10).
+    /// repeated passes on the noisy 14-pixel image pull it back towards the real image's
+    /// layout (see BENCHMARKS.md).
     public var firstPasses = 1
     /// GPNN's alpha: a real patch's distances are divided by (its distance to the nearest
     /// current patch + alpha), so patches the output lacks become cheaper and overused ones
     /// dearer. Smaller favours completeness. Distances here are mean squared differences over a
     /// patch's values in [-1, 1], as in Elnekave's GPNN (alpha 0.005); with plain Euclidean
-    /// distances on [0, 1], the same 0.005 pulled every sample back to a copy of the image.
+    /// distances on [0, 1], the same 0.005 pulled samples back to a copy of the image.
     public var alpha: Float = 0.005
     /// Standard deviation of the grey noise added at the first generated level, in [0, 1]
     /// pixel units (GPNN: 0.75): the source of diversity.
