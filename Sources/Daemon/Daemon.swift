@@ -29,16 +29,9 @@ public struct DaemonOptions: Sendable {
 
 /// Watches every pipeline's inbox under a root and runs a job for each file that arrives.
 ///
-/// A file's journey, and how a crash at any point is recovered at the next start:
-/// 1. accept: `inbox/NAME/x.png` is renamed to `processing/NAME/<id>/x.png`, then the job is
-///    journaled as queued (a folder with no job row is journaled at recovery);
-/// 2. side files are moved into the same folder once they all arrived (the job stays queued);
-/// 3. run: queued → running (attempt counted); outputs are written atomically to the outbox;
-/// 4. finish: the outcome and destination are journaled, the input and side files are moved to
-///    `done/NAME/` (or `failed/NAME/` beside an `.error.txt`), then the job becomes done/failed.
-/// At start, a job whose input already reached its journaled destination is marked done/failed;
-/// a running job whose outcome was journaled is finished that way; any other running job was
-/// interrupted: it is queued again, or failed after `max_attempts`.
+/// `Daemon` watches and schedules; `JobCustody` moves each file from inbox to `processing/` to
+/// `done/` or `failed/` in step with the journal, and repairs a crash at any point at the next
+/// start (its documentation states the crash protocol).
 /// `@unchecked`: its mutable state is owned by the `control` queue or guarded by `lock` (marked below).
 public final class Daemon: @unchecked Sendable {
     public let options: DaemonOptions
@@ -46,7 +39,8 @@ public final class Daemon: @unchecked Sendable {
     private let root: URL
     private let logger: Logger
     private let parser: PipelineParser
-    private let journal: Journal
+    private let journal: any Journal
+    private let custody: JobCustody
     private let executor: JobExecutor
     private let pipelinesFolder: URL
     private let control = DispatchQueue(label: "singan.daemon.control")
@@ -77,7 +71,8 @@ public final class Daemon: @unchecked Sendable {
         for folder in ["pipelines", "processing", "cache"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
-        journal = try Journal(url: root.appendingPathComponent("journal.sqlite"))
+        journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
+        custody = JobCustody(root: root, journal: journal, logger: logger)
         executor = JobExecutor(root: root, registry: registry, models: LoadedModelCache(capacity: options.loadedModels),
                                trainingSlots: options.trainingSlots, stepDelay: options.stepDelay, logger: logger)
     }
@@ -103,7 +98,7 @@ public final class Daemon: @unchecked Sendable {
             for file in pipelineFiles() { load(file, scan: false) }
         }
         removeStaleTemporaries()
-        try recover()
+        try custody.recover(pipelines: control.sync { pipelines })
         prune()
         let pruner = DispatchSource.makeTimerSource(queue: control)
         pruner.schedule(deadline: .now() + options.journalPruneInterval, repeating: options.journalPruneInterval)
@@ -232,7 +227,7 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: Jobs
 
-    /// Moves a complete inbox file into `processing/` and journals it as a queued job.
+    /// Hands a complete inbox file to `custody`, which journals it as a queued job, and schedules it.
     private func accept(_ name: String, into pipeline: Pipeline) {
         guard !InboxRules.isIgnored(name), let inbox = try? folder(pipeline.folders.inbox) else { return }
         let source = inbox.appendingPathComponent(name)
@@ -244,27 +239,8 @@ public final class Daemon: @unchecked Sendable {
         arrived[inbox.path, default: []].insert(name)
         if pipeline.isSideFile(name) { return }
 
-        let id = UUID().uuidString.lowercased()
-        let directory = "processing/\(pipeline.name)/\(id)"
-        let jobFolder = root.appendingPathComponent(directory)
-        do {
-            try FileManager.default.createDirectory(at: jobFolder, withIntermediateDirectories: true)
-            guard rename(source.path, jobFolder.appendingPathComponent(name).path) == 0 else {
-                let reason = errno
-                try? FileManager.default.removeItem(at: jobFolder)
-                if reason != ENOENT {  // ENOENT: taken already (a duplicate event), or gone
-                    logger.error("job.accept_failed", metadata: ["pipeline": "\(pipeline.name)", "input": "\(name)",
-                                                                 "error": "\(String(cString: strerror(reason)))"])
-                }
-                return
-            }
-            arrived[inbox.path]?.remove(name)
-            try journal.insert(id: id, pipeline: pipeline.name, input: name, directory: directory)
-        } catch {
-            logger.error("job.accept_failed", metadata: ["pipeline": "\(pipeline.name)", "input": "\(name)", "error": "\(error)"])
-            return
-        }
-        logger.info("job.accepted", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(name)"])
+        guard let id = custody.accept(source, pipeline: pipeline.name) else { return }
+        arrived[inbox.path]?.remove(name)
         pool?.submit(id)
     }
 
@@ -295,8 +271,8 @@ public final class Daemon: @unchecked Sendable {
                 }
                 pool?.submit(id, after: 0.25)
             } else {
-                finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
-                       error: "side file \(missing.joined(separator: ", ")) did not arrive within \(String(format: "%g", pipeline.sideFileTimeout)) s", since: job.createdAt)
+                custody.finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                               error: "side file \(missing.joined(separator: ", ")) did not arrive within \(String(format: "%g", pipeline.sideFileTimeout)) s", since: job.createdAt)
             }
             return
         }
@@ -323,13 +299,13 @@ public final class Daemon: @unchecked Sendable {
             let outputs = try executor.run(pipeline, on: input, cancellation: token, jobLogger: jobLogger) { [weak self] fraction, note in
                 self?.report(id, fraction, note)
             }
-            finish(running, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
+            custody.finish(running, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
         } catch let error where error is TaskCancelled || token.isCancelled {
             try? journal.requeue(id, countAttempt: false, note: "stopped by the daemon; resumes at the next start")
             logger.info("job.requeued", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
                                                    "duration": "\(JobExecutor.seconds(since: started))"])
         } catch {
-            finish(running, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
+            custody.finish(running, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
         }
     }
 
@@ -368,56 +344,6 @@ public final class Daemon: @unchecked Sendable {
         if due { try? journal.progress(id, fraction, note: note) }
     }
 
-    private func relative(_ url: URL) -> String {
-        let path = url.standardizedFileURL.path
-        let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
-    }
-
-    /// Ends a job: journals the outcome, moves the input and side files to done/ or failed/
-    /// (with an `.error.txt`), then marks the job done or failed.
-    private func finish(_ job: JobRecord, pipeline: Pipeline?, outcome: JobState, outputs: [URL], error: String?, since: Date) {
-        let folders = pipeline?.folders ?? PipelineFolders.defaults(for: job.pipeline)
-        let jobFolder = root.appendingPathComponent(job.directory)
-        let input = jobFolder.appendingPathComponent(job.input)
-        let tag = String(job.id.prefix(8))
-        do {
-            let target = try folder(outcome == .done ? folders.done : folders.failed)
-            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-            let destination = FileMoves.freeName(job.input, in: target, tag: tag)
-            if let error {
-                let report = "input: \(job.input)\npipeline: \(job.pipeline)\njob: \(job.id)\nattempts: \(job.attempts)\n" +
-                             "failed: \(ISO8601DateFormatter().string(from: Date()))\nerror: \(error)\n"
-                try FileMoves.writeAtomically(report, to: URL(fileURLWithPath: destination.path + ".error.txt"))
-            }
-            try journal.prepare(job.id, outcome: outcome, destination: relative(destination), outputs: outputs.map(relative), error: error)
-            try FileMoves.moveAtomically(input, to: destination)
-            try moveLeftovers(from: jobFolder, to: target, tag: tag)
-            try journal.complete(job.id)
-            try? FileManager.default.removeItem(at: jobFolder)
-        } catch let moveError {
-            logger.error("job.finish_failed", metadata: ["job": "\(job.id)", "error": "\(moveError)"])
-            return
-        }
-        var metadata: Logger.Metadata = ["pipeline": "\(job.pipeline)", "job": "\(job.id)", "input": "\(job.input)",
-                                         "duration": "\(JobExecutor.seconds(since: since))"]
-        if let error {
-            metadata["error"] = "\(error)"
-            logger.warning("job.failed", metadata: metadata)
-        } else {
-            metadata["outputs"] = "\(outputs.map(relative).joined(separator: ","))"
-            logger.info("job.done", metadata: metadata)
-        }
-    }
-
-    /// Side files travel with their input.
-    private func moveLeftovers(from jobFolder: URL, to target: URL, tag: String) throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: jobFolder.path)) ?? []
-        for name in names.sorted() where !name.hasPrefix(".") {
-            try FileMoves.moveAtomically(jobFolder.appendingPathComponent(name), to: FileMoves.freeName(name, in: target, tag: tag))
-        }
-    }
-
     // MARK: Housekeeping
 
     /// Drops finished jobs beyond the journal's retention (`DaemonOptions.journalRetention`,
@@ -441,72 +367,7 @@ public final class Daemon: @unchecked Sendable {
         }
         let folders = ["processing", "cache"].map { root.appendingPathComponent($0) } + written
         for file in StaleTemporaries.remove(under: folders, skipping: inboxes + [pipelinesFolder]) {
-            logger.info("temporary.removed", metadata: ["file": "\(relative(file))"])
-        }
-    }
-
-    // MARK: Recovery
-
-    /// Brings the journal and `processing/` back in step after a crash, before any job runs.
-    private func recover() throws {
-        for job in try journal.jobs(in: [.queued, .running]) {
-            let jobFolder = root.appendingPathComponent(job.directory)
-            let pipeline = control.sync { pipelines[job.pipeline] }
-            if !FileManager.default.fileExists(atPath: jobFolder.appendingPathComponent(job.input).path) {
-                if job.outcome != nil, let destination = job.destination,
-                   FileManager.default.fileExists(atPath: root.appendingPathComponent(destination).path) {
-                    // Died after moving the input, before marking the job: finish the bookkeeping.
-                    let target = root.appendingPathComponent(destination).deletingLastPathComponent()
-                    try? moveLeftovers(from: jobFolder, to: target, tag: String(job.id.prefix(8)))
-                    try journal.complete(job.id)
-                    logger.info("job.recovered", metadata: ["job": "\(job.id)", "input": "\(job.input)", "state": "\(job.outcome!.rawValue)"])
-                } else {
-                    try journal.fail(job.id, error: "the input vanished from \(job.directory)")
-                    logger.warning("job.failed", metadata: ["job": "\(job.id)", "input": "\(job.input)", "error": "input vanished"])
-                }
-                try? FileManager.default.removeItem(at: jobFolder)
-                continue
-            }
-            guard job.state == .running else { continue }
-            let limit = pipeline?.maxAttempts ?? 3
-            if let outcome = job.outcome {
-                // Died after deciding the outcome, before moving the input: carry the decision out.
-                finish(job, pipeline: pipeline, outcome: outcome, outputs: job.outputs.map { root.appendingPathComponent($0) },
-                       error: job.error, since: job.startedAt ?? job.createdAt)
-            } else if job.attempts >= limit {
-                finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
-                       error: "interrupted \(job.attempts) times (the process died during the job); giving up after max_attempts = \(limit)",
-                       since: job.startedAt ?? job.createdAt)
-            } else {
-                try journal.requeue(job.id, countAttempt: true, note: "interrupted; retrying (attempt \(job.attempts + 1) of \(limit))")
-                logger.info("job.retry", metadata: ["job": "\(job.id)", "input": "\(job.input)", "attempts": "\(job.attempts)"])
-            }
-        }
-        try adoptOrphans()
-    }
-
-    /// Journals job folders left by a crash between moving the input and journaling the job.
-    private func adoptOrphans() throws {
-        let fm = FileManager.default
-        let processing = root.appendingPathComponent("processing")
-        for pipelineName in (try? fm.contentsOfDirectory(atPath: processing.path)) ?? [] {
-            let pipelineFolder = processing.appendingPathComponent(pipelineName)
-            for id in (try? fm.contentsOfDirectory(atPath: pipelineFolder.path)) ?? [] {
-                let directory = "processing/\(pipelineName)/\(id)"
-                let jobFolder = root.appendingPathComponent(directory)
-                if let known = try journal.job(directory: directory) {
-                    if known.state == .done || known.state == .failed { try? fm.removeItem(at: jobFolder) }
-                    continue
-                }
-                let files = ((try? fm.contentsOfDirectory(atPath: jobFolder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-                let pipeline = control.sync { pipelines[pipelineName] }
-                guard let input = files.first(where: { !(pipeline?.isSideFile($0) ?? false) }) ?? files.first else {
-                    try? fm.removeItem(at: jobFolder)
-                    continue
-                }
-                try journal.insert(id: id, pipeline: pipelineName, input: input, directory: directory)
-                logger.info("job.adopted", metadata: ["pipeline": "\(pipelineName)", "job": "\(id)", "input": "\(input)"])
-            }
+            logger.info("temporary.removed", metadata: ["file": "\(custody.relative(file))"])
         }
     }
 }

@@ -8,7 +8,7 @@ public enum StatusReport {
         guard FileManager.default.fileExists(atPath: journalURL.path) else {
             throw StatusError(message: "no journal at \(journalURL.path): no daemon has run on this root")
         }
-        let journal = try Journal(url: journalURL)
+        let journal = try SQLiteJournal(url: journalURL)
         var lines: [String] = []
         if let pid = DaemonLock.runningPid(root: root) {
             lines.append("daemon: running (pid \(pid)) on \(root.path)")

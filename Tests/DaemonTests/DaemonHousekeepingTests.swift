@@ -37,7 +37,7 @@ final class DaemonHousekeepingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(at: root.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
         try DaemonProcessTests.halve.write(to: root.appendingPathComponent("pipelines/half.yaml"), atomically: true, encoding: .utf8)
-        let journal = try Journal(url: root.appendingPathComponent("journal.sqlite"))
+        let journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
         func finished() -> Int { ((try? journal.counts()) ?? [:])[.done] ?? 0 }
         func wait(_ what: String, _ condition: () -> Bool) throws {
             let end = Date().addingTimeInterval(20)

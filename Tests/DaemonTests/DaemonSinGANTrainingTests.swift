@@ -20,7 +20,7 @@ final class DaemonSinGANTrainingTests: XCTestCase {
         try FileManager.default.copyItem(at: image, to: d.url("staging/balloons.png"))
         XCTAssertEqual(rename(d.url("staging/balloons.png").path, d.url("inbox/s/balloons.png").path), 0)
 
-        let journal = try Journal(url: d.url("journal.sqlite"))
+        let journal = try SQLiteJournal(url: d.url("journal.sqlite"))
         try d.waitFor("training at scale 2 of 4", timeout: 60) {
             let note = (try? journal.jobs(in: [.running]).first?.note) ?? nil
             return note?.hasPrefix("train: scale 2/4") == true || note?.hasPrefix("train: scale 3/4") == true

@@ -76,7 +76,7 @@ final class DaemonTrainingTests: XCTestCase {
 
         let (first, firstThread) = try start()
         try wait("training under way") { CheckpointingTrain.record.step >= 10 }
-        let journal = try Journal(url: root.appendingPathComponent("journal.sqlite"))
+        let journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
         try wait("progress journaled") {
             guard let job = try? journal.jobs(in: [.running]).first else { return false }
             return job.progress > 0 && job.progress < 0.5 && job.note?.hasPrefix("train: step ") == true

@@ -1,0 +1,182 @@
+@testable import Daemon
+import Foundation
+import Logging
+import XCTest
+
+/// The crash protocol of `JobCustody`, driven directly (no watcher, no worker): a crash is
+/// simulated after each step of it, then a fresh custody on the same root and journal file
+/// recovers, as the next start of the daemon would.
+final class JobCustodyTests: XCTestCase {
+    struct Crash: Error {}
+
+    var root: URL!
+    var pipeline: Pipeline!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("custody-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inbox/p"), withIntermediateDirectories: true)
+        pipeline = try PipelineParser(registry: TestPlugins.registry).parse(yaml: """
+            max_attempts: 2
+            steps:
+              - task: resize
+                input: "{stem}_mask.png"
+            """, file: root.appendingPathComponent("pipelines/p.yaml"))
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: root) }
+
+    /// A custody on the root's journal (a new connection, as after a restart) that throws `Crash`
+    /// after `step`; `crashed` records whether it got there.
+    func custody(crashingAfter step: JobCustody.Step? = nil, crashed: Flag = Flag()) throws -> JobCustody {
+        JobCustody(root: root, journal: try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite")),
+                   logger: Logger(label: "test")) { reached in
+            if reached == step {
+                crashed.set()
+                throw Crash()
+            }
+        }
+    }
+
+    func files(_ relative: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(relative).path)) ?? []).sorted()
+    }
+
+    /// Job folders left under processing/.
+    var processing: [String] { files("processing/p") }
+
+    /// Drops `x.png` and its side file `x_mask.png`, accepts the input and gathers the side file
+    /// into the job's folder (steps 1 and 2); returns the job id.
+    func acceptWithSideFile(_ custody: JobCustody) throws -> String {
+        for name in ["x.png", "x_mask.png"] { try Data(name.utf8).write(to: root.appendingPathComponent("inbox/p/\(name)")) }
+        let id = try XCTUnwrap(custody.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
+        let job = try XCTUnwrap(custody.journal.job(id))
+        XCTAssertEqual(rename(root.appendingPathComponent("inbox/p/x_mask.png").path,
+                              root.appendingPathComponent("\(job.directory)/x_mask.png").path), 0)
+        return id
+    }
+
+    func testCrashAtEachStepOfFinishingIsCompletedByRecovery() throws {
+        let finishing = JobCustody.Step.allCases.filter { $0 != .movedIntoProcessing }
+        for outcome in [JobState.done, .failed] {
+            for step in finishing {
+                tearDown()  // a fresh root for each crash
+                try setUpWithError()
+                let crashed = Flag()
+                let dying = try custody(crashingAfter: step, crashed: crashed)
+                let id = try acceptWithSideFile(dying)
+                let running = try XCTUnwrap(dying.journal.start(id))
+                let outputs = outcome == .done ? [root.appendingPathComponent("outbox/p/x_0.png")] : []
+                dying.finish(running, pipeline: pipeline, outcome: outcome, outputs: outputs,
+                             error: outcome == .failed ? "boom" : nil, since: Date())
+                let context = "\(outcome) after \(step)"
+                XCTAssertEqual(crashed.isSet, outcome == .failed || step != .reportWritten, context)
+
+                let restarted = try custody()
+                for _ in 0..<2 {  // recovery is idempotent
+                    try restarted.recover(pipelines: ["p": pipeline])
+                    let job = try XCTUnwrap(restarted.journal.job(id))
+                    XCTAssertEqual(job.state, outcome, context)
+                    XCTAssertEqual(job.attempts, 1, context)
+                    XCTAssertEqual(job.outputs, outcome == .done ? ["outbox/p/x_0.png"] : [], context)
+                    XCTAssertEqual(job.error, outcome == .failed ? "boom" : nil, context)
+                    XCTAssertEqual(processing, [], context)
+                    XCTAssertEqual(files("inbox/p"), [], context)
+                    if outcome == .done {
+                        XCTAssertEqual(files("done/p"), ["x.png", "x_mask.png"], context)
+                        XCTAssertEqual(files("failed/p"), [], context)
+                    } else {
+                        XCTAssertEqual(files("failed/p"), ["x.png", "x.png.error.txt", "x_mask.png"], context)
+                        let report = try String(contentsOf: root.appendingPathComponent("failed/p/x.png.error.txt"), encoding: .utf8)
+                        XCTAssertTrue(report.contains("error: boom"), report)
+                        XCTAssertEqual(files("done/p"), [], context)
+                    }
+                }
+            }
+        }
+    }
+
+    func testCrashBetweenAcceptingAndJournalingIsAdopted() throws {
+        let crashed = Flag()
+        let dying = try custody(crashingAfter: .movedIntoProcessing, crashed: crashed)
+        try Data("x".utf8).write(to: root.appendingPathComponent("inbox/p/x.png"))
+        XCTAssertNil(dying.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
+        XCTAssertTrue(crashed.isSet)
+        XCTAssertEqual(try dying.journal.jobs(), [])
+        XCTAssertEqual(processing.count, 1)
+
+        let restarted = try custody()
+        try restarted.recover(pipelines: ["p": pipeline])
+        try restarted.recover(pipelines: ["p": pipeline])
+        let job = try XCTUnwrap(restarted.journal.jobs().first)
+        XCTAssertEqual(try restarted.journal.jobs().count, 1)
+        XCTAssertEqual([job.state.rawValue, job.input, job.pipeline, job.directory],
+                       ["queued", "x.png", "p", "processing/p/\(processing[0])"])
+        XCTAssertEqual(job.id, processing[0])
+    }
+
+    func testCrashWhileRunningRetriesUntilMaxAttemptsThenFails() throws {
+        let id = try acceptWithSideFile(try custody())
+        // The first run dies (no outcome journaled): queued again, the attempt counted.
+        _ = try XCTUnwrap(try custody().journal.start(id))
+        try custody().recover(pipelines: ["p": pipeline])
+        var job = try XCTUnwrap(try custody().journal.job(id))
+        XCTAssertEqual(job.state, .queued)
+        XCTAssertEqual(job.attempts, 1)
+        XCTAssertEqual(job.note, "interrupted; retrying (attempt 2 of 2)")
+        XCTAssertEqual(processing.count, 1)
+
+        // The second dies too: max_attempts = 2 is used up, the job fails with its side file.
+        XCTAssertEqual(try custody().journal.start(id)?.attempts, 2)
+        try custody().recover(pipelines: ["p": pipeline])
+        job = try XCTUnwrap(try custody().journal.job(id))
+        XCTAssertEqual(job.state, .failed)
+        XCTAssertEqual(job.error, "interrupted 2 times (the process died during the job); giving up after max_attempts = 2")
+        XCTAssertEqual(files("failed/p"), ["x.png", "x.png.error.txt", "x_mask.png"])
+        XCTAssertEqual(processing, [])
+    }
+
+    func testAQueuedJobWhoseFailureWasDecidedIsFinishedByRecovery() throws {
+        // A side file that never arrived fails a job that never ran; the crash comes right after
+        // the decision is journaled.
+        let dying = try custody(crashingAfter: .prepared)
+        try Data("x".utf8).write(to: root.appendingPathComponent("inbox/p/x.png"))
+        let id = try XCTUnwrap(dying.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
+        dying.finish(try XCTUnwrap(dying.journal.job(id)), pipeline: pipeline, outcome: .failed, outputs: [],
+                     error: "side file x_mask.png did not arrive within 1 s", since: Date())
+        XCTAssertEqual(try dying.journal.job(id)?.state, .queued)
+
+        try custody().recover(pipelines: ["p": pipeline])
+        let job = try XCTUnwrap(try custody().journal.job(id))
+        XCTAssertEqual(job.state, .failed)
+        XCTAssertEqual(job.attempts, 0)
+        XCTAssertEqual(files("failed/p"), ["x.png", "x.png.error.txt"])
+        XCTAssertEqual(processing, [])
+    }
+
+    func testAVanishedInputFailsItsJobAndEmptyOrFinishedFoldersAreRemoved() throws {
+        let custody = try custody()
+        let id = try acceptWithSideFile(custody)
+        let directory = try XCTUnwrap(custody.journal.job(id)).directory
+        try FileManager.default.removeItem(at: root.appendingPathComponent("\(directory)/x.png"))
+        let finished = "processing/p/finished"
+        try custody.journal.insert(id: "finished", pipeline: "p", input: "f.png", directory: finished)
+        try custody.journal.fail("finished", error: "earlier")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(finished), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("processing/p/empty"), withIntermediateDirectories: true)
+
+        try custody.recover(pipelines: ["p": pipeline])
+        let job = try XCTUnwrap(custody.journal.job(id))
+        XCTAssertEqual(job.state, .failed)
+        XCTAssertEqual(job.error, "the input vanished from \(directory)")
+        XCTAssertEqual(processing, [])
+        XCTAssertEqual(try custody.journal.jobs().count, 2, "the empty folder is no job")
+    }
+}
+
+/// A flag set from the custody's step hook (which may run on any thread).
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
