@@ -11,15 +11,15 @@ enum MaskedInjectionTask {
         let model = try SinGANTask.model(request, context: context, task: task)
         let scale = request.parameters.int("scale")
         guard model.finest >= 1, (1...model.finest).contains(scale) else {
-            throw TaskError("\(task): injection scale \(scale) is out of range: this model has \(model.count) scales, so the scale must be in 1...\(model.finest)")
+            throw TaskError(task: task, "injection scale \(scale) is out of range: this model has \(model.count) scales, so the scale must be in 1...\(model.finest)")
         }
         let size = model.sizes[model.finest]
         let referenceURL = try SinGANTask.side("reference", of: request, task: task)
         let maskURL = try SinGANTask.side("mask", of: request, task: task)
-        let reference = try resized(SinGANTask.loadImage(referenceURL, role: "\(task): reference", context: context), to: size)
+        let reference = try resized(SinGANTask.loadImage(referenceURL, role: "reference", task: task, context: context), to: size)
         let binary: [Bool]
         do { binary = try BlendMask.binaryMask(fileAt: maskURL, size: size, maxPixels: context.maxPixels) } catch {
-            throw TaskError("\(task): \(error)")
+            throw TaskError(task: task, underlying: error)
         }
         try context.cancellation.check()
         let mask = BlendMask(binary: binary, width: size.width, height: size.height, radius: radius)
@@ -48,7 +48,7 @@ extension BlendMask {
     public static func binaryMask(fileAt url: URL, size: ImageSize, maxPixels: Int) throws -> [Bool] {
         let image: VipsImage
         do { image = try VipsImage.load(path: url.path, maxPixels: maxPixels) } catch {
-            throw TaskError("mask \(url.lastPathComponent): \(error)")
+            throw TaskError(context: "mask \(url.lastPathComponent)", underlying: error)
         }
         guard (1...4).contains(image.bands) else {
             throw TaskError("mask \(url.lastPathComponent) has \(image.bands) bands; a mask must be grey (1 band), grey with alpha (2), RGB (3) or RGBA (4)")
@@ -56,7 +56,7 @@ extension BlendMask {
         do {
             return try binaryMask(image, size: size)
         } catch {
-            throw TaskError("mask \(url.lastPathComponent): \(error)")
+            throw TaskError(context: "mask \(url.lastPathComponent)", underlying: error)
         }
     }
 }

@@ -43,7 +43,7 @@ public struct OutputWriter: Sendable {
     /// Fails unless `url` is an image this process can load; the message calls it `role name`.
     public func checkUsableImage(_ url: URL, role: String, name: String) throws {
         do { _ = try VipsImage.load(path: url.path, maxPixels: maxPixels) } catch {
-            throw TaskError("\(role) \(name) is not a usable image: \(error)")
+            throw TaskError(context: "\(role) \(name) is not a usable image", underlying: error)
         }
     }
 

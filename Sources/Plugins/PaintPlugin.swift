@@ -31,9 +31,9 @@ public struct PaintPlugin: TaskPlugin {
         var model = try SinGANTask.model(request, context: context, task: Self.name)
         let scale = request.parameters.int("scale")
         guard model.finest >= 1, (1...model.finest).contains(scale) else {
-            throw TaskError("paint: injection scale \(scale) is out of range: this model has \(model.count) scales, so the scale must be in 1...\(model.finest)")
+            throw TaskError(task: Self.name, "injection scale \(scale) is out of range: this model has \(model.count) scales, so the scale must be in 1...\(model.finest)")
         }
-        let paint = try SinGANTask.loadImage(paintURL, role: "paint: paint", context: context)
+        let paint = try SinGANTask.loadImage(paintURL, role: "paint", task: Self.name, context: context)
         let rng = SinGANTask.rng(request.parameters)
         let output = try SinGANTask.guarded(Self.name) { () throws -> Engine.Tensor in
             var palette: Palette?

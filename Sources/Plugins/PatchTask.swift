@@ -56,12 +56,13 @@ enum PatchTask {
         return TaskArtifact(url, kind: .image)
     }
 
-    /// Runs `body`, turning engine errors into task errors that name the task.
+    /// Runs `body`, wrapping the engine's errors in task errors that name the task (and keep the
+    /// error as `underlying`); the engine's cancellation becomes `TaskCancelled`.
     static func guarded<T>(_ task: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch PatchTierError.cancelled {
             throw TaskCancelled()
         } catch let error as PatchTierError {
-            throw TaskError("\(task): \(error)")
+            throw TaskError(task: task, underlying: error)
         }
     }
 }

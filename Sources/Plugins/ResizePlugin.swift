@@ -27,7 +27,7 @@ public struct ResizePlugin: TaskPlugin {
             height = min(maxSide, max(1, Int((Double(height) * fit).rounded())))
         }
         guard width * height <= context.maxPixels else {
-            throw TaskError("resize: the result \(width)x\(height) would exceed the limit of \(context.maxPixels) pixels")
+            throw TaskError(task: Self.name, "the result \(width)x\(height) would exceed the limit of \(context.maxPixels) pixels")
         }
         try context.cancellation.check()
         let output = context.outputURL(input.deletingPathExtension().lastPathComponent + ".png")

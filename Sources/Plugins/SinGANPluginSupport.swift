@@ -13,7 +13,7 @@ enum SinGANTask {
         do {
             return try context.models.model(at: url, as: SinGANModel.self) { try SinGANModel.load(from: $0.path) }
         } catch {
-            throw TaskError("\(task): model \(url.lastPathComponent): \(error)")
+            throw TaskError(task: task, context: "model \(url.lastPathComponent)", underlying: error)
         }
     }
 
@@ -24,7 +24,7 @@ enum SinGANTask {
         let model = try model(request, context: context, task: task)
         let scale = request.parameters.int("start_scale")
         guard scale <= model.finest else {
-            throw TaskError("\(task): start scale \(scale) is out of range: this model has \(model.count) scales, so it must be in 0...\(model.finest)")
+            throw TaskError(task: task, "start scale \(scale) is out of range: this model has \(model.count) scales, so it must be in 0...\(model.finest)")
         }
         return (model, scale)
     }
@@ -35,13 +35,14 @@ enum SinGANTask {
         return url
     }
 
-    /// An image file as an [1, 3, h, w] tensor in [-1, 1] (alpha flattened onto white, grey made RGB).
-    static func loadImage(_ url: URL, role: String, context: TaskContext) throws -> Tensor {
+    /// An image file as an [1, 3, h, w] tensor in [-1, 1] (alpha flattened onto white, grey made
+    /// RGB); its errors name `task`, the image's `role` and its file.
+    static func loadImage(_ url: URL, role: String, task: String, context: TaskContext) throws -> Tensor {
         do {
             let image = try VipsImage.load(path: url.path, maxPixels: context.maxPixels).normalizedSRGB()
             return Tensor(shape: [1, 3, image.height, image.width], scalars: try image.planarFloats())
         } catch {
-            throw TaskError("\(role) \(url.lastPathComponent): \(error)")
+            throw TaskError(task: task, context: "\(role) \(url.lastPathComponent)", underlying: error)
         }
     }
 
@@ -136,18 +137,19 @@ enum SinGANTask {
         } catch let error as TaskError {
             throw error
         } catch {
-            throw TaskError("\(task): training on \(image.lastPathComponent): \(error)")
+            throw TaskError(task: task, context: "training on \(image.lastPathComponent)", underlying: error)
         }
     }
 
-    /// Runs `body`, turning library errors into task errors that name the task.
+    /// Runs `body`, wrapping a library's error in a task error that names the task (and keeps
+    /// the error as `underlying`); a library's cancellation becomes `TaskCancelled`.
     static func guarded<T>(_ task: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as TaskError { throw error } catch let error as TaskCancelled {
             throw error
         } catch SinGANError.cancelled {
             throw TaskCancelled()
         } catch {
-            throw TaskError("\(task): \(error)")
+            throw TaskError(task: task, underlying: error)
         }
     }
 }

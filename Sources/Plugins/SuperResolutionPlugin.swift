@@ -23,11 +23,11 @@ public struct SuperResolutionPlugin: TaskPlugin {
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
         guard let imageURL = request.image else { throw TaskError("superres needs an input image") }
         let factor = request.parameters.double("factor")
-        guard factor > 1 else { throw TaskError("superres: parameter 'factor' must be greater than 1, got \(factor)") }
-        let image = try SinGANTask.loadImage(imageURL, role: "superres: image", context: context)
+        guard factor > 1 else { throw TaskError(task: Self.name, "parameter 'factor' must be greater than 1, got \(factor)") }
+        let image = try SinGANTask.loadImage(imageURL, role: "image", task: Self.name, context: context)
         let target = SuperResolution.outputSize(of: ImageSize(height: image.shape[2], width: image.shape[3]), factor: factor)
         guard target.width * target.height <= context.maxPixels else {
-            throw TaskError("superres: the result \(target) would exceed the limit of \(context.maxPixels) pixels")
+            throw TaskError(task: Self.name, "the result \(target) would exceed the limit of \(context.maxPixels) pixels")
         }
         let model: SinGANModel
         if request.model != nil {

@@ -117,16 +117,3 @@ public struct TaskArtifact: Sendable, Equatable {
         self.label = label
     }
 }
-
-/// The error a plugin throws for bad input; its message names the input and the reason.
-public struct TaskError: Error, CustomStringConvertible, Equatable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
-/// Thrown by a task that stopped because its job was cancelled (daemon shutdown).
-public struct TaskCancelled: Error, CustomStringConvertible {
-    public init() {}
-    public var description: String { "cancelled" }
-}

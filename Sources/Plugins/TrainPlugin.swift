@@ -36,7 +36,7 @@ public struct TrainPlugin: TaskPlugin {
         c.noisePadding = p.bool("noise_padding")
         c.zStarMode = ZStarMode(rawValue: p.string("z_star")) ?? .redrawn
         c.seed = UInt64(p.int("seed"))
-        do { try c.validate() } catch { throw TaskError("train: \(error)") }
+        do { try c.validate() } catch { throw TaskError(task: name, underlying: error) }
         return c
     }
 

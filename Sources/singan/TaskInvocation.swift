@@ -37,10 +37,8 @@ struct TaskInvocation {
             throw ExitCode(128 + (signals.received ?? SIGINT))
         } catch {
             ProgressLine.clear()
-            // Plugin messages already name their task ("harmonize: ..."); say it once.
-            var message = "\(error)"
-            if message.hasPrefix("\(task): ") { message.removeFirst(task.count + 2) }
-            FileHandle.standardError.write(Data("singan \(task): \(message)\n".utf8))
+            // Plugin messages may name their task ("harmonize: ..."); say it once.
+            FileHandle.standardError.write(Data("singan \(task): \(TaskError.detail(of: error, namingTask: task))\n".utf8))
             throw ExitCode.failure
         }
     }

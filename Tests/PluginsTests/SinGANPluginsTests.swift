@@ -141,6 +141,34 @@ final class SinGANPluginsTests: XCTestCase {
                        "missing required parameter 'scale'")
     }
 
+    /// Library errors reach the caller typed, inside a `TaskError` that names the task.
+    func testLibraryErrorsPassThroughTyped() throws {
+        func error(_ body: () throws -> Void) -> TaskError? {
+            do { try body() } catch { return error as? TaskError }
+            return nil
+        }
+        let notAModel = try XCTUnwrap(error { _ = try T.run(AnimatePlugin.self, model: T.resource("starry_night.png")) })
+        XCTAssertEqual([notAModel.task, notAModel.context], ["animate", "model starry_night.png"])
+        guard case .modelFile? = notAModel.underlying as? SinGANError else {
+            return XCTFail("not a SinGANError.modelFile: \(notAModel)")
+        }
+        XCTAssertEqual(notAModel.description, "animate: \(notAModel.detail)")
+
+        let text = dir.appendingPathComponent("notes.png")
+        try Data("not an image".utf8).write(to: text)
+        let notAnImage = try XCTUnwrap(error { _ = try T.run(PaintPlugin.self, image: text, model: self.modelURL, ["scale": .int(1)]) })
+        XCTAssertEqual([notAnImage.task, notAnImage.context], ["paint", "paint notes.png"])
+        XCTAssertTrue(notAnImage.underlying is VipsError, "\(notAnImage)")
+
+        let ownWords = try XCTUnwrap(error {
+            _ = try T.run(SuperResolutionPlugin.self, image: text, model: self.modelURL, ["factor": .double(1)])
+        })
+        XCTAssertEqual([ownWords.task, ownWords.detail], ["superres", "parameter 'factor' must be greater than 1, got 1.0"])
+        XCTAssertNil(ownWords.underlying)
+        XCTAssertEqual(TaskError.detail(of: ownWords, namingTask: "superres"), ownWords.detail)
+        XCTAssertEqual(TaskError.detail(of: ownWords, namingTask: "paint"), ownWords.description)
+    }
+
     // MARK: - paint
 
     func testPaintOutputSize() throws {
