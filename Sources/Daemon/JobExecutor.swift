@@ -87,8 +87,8 @@ public final class JobExecutor: @unchecked Sendable {
                 let context = TaskContext(
                     workDirectory: work, checkpointDirectory: input.workDirectory.appendingPathComponent("checkpoints/\(step.name)"),
                     cancellation: cancellation, maxPixels: pipeline.maxPixels, models: models, logger: logger,
-                    onProgress: { fraction, note in
-                        progress(base + fraction / (phases * Double(images.count)), "\(step.name): \(note ?? "running")")
+                    onProgress: { p in
+                        progress(base + p.fraction / (phases * Double(images.count)), "\(step.name): \(p.note ?? "running")")
                     })
                 try FileManager.default.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
                 let request = TaskRequest(image: image, model: plugin.inputs.model == .none ? nil : model,
@@ -146,7 +146,7 @@ public final class JobExecutor: @unchecked Sendable {
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
                 let context = TaskContext(workDirectory: work, checkpointDirectory: checkpoints, cancellation: cancellation,
                                           maxPixels: pipeline.maxPixels, models: models, logger: logger,
-                                          onProgress: { fraction, note in progress(fraction, "train: \(note ?? "running")") })
+                                          onProgress: { p in progress(p.fraction, "train: \(p.note ?? "running")") })
                 progress(0, "train: starting")
                 if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }
                 let artifacts = try train.init().run(TaskRequest(image: input.image, parameters: parameters), context: context)

@@ -125,10 +125,7 @@ enum SinGANTask {
                         "scale": "\(p.scale + 1)/\(p.scaleCount)", "sigma": "\(p.noiseAmplitude)",
                         "floor": "\(p.noiseFloor.map { "\($0)" } ?? "-")"])
                 }
-                let done = Double(p.scale) + Double(p.iteration) / Double(p.iterations)
-                context.report(progress: done / Double(p.scaleCount),
-                               String(format: "scale %d/%d, iteration %d/%d, %.0f s left",
-                                      p.scale + 1, p.scaleCount, p.iteration, p.iterations, p.totalSecondsLeft))
+                context.report(TaskProgress(training: p))
             }
             return try trainer.train()
         } catch SinGANError.cancelled {

@@ -17,14 +17,14 @@ public final class TaskContext: @unchecked Sendable {
     public let models: LoadedModelCache
     /// Where a task logs notable events of a run (e.g. `train.resumed`); the daemon's job log.
     public let logger: Logger
-    private let onProgress: (Double, String?) -> Void
+    private let onProgress: (TaskProgress) -> Void
     private let lock = NSLock()
     private var issued = Set<String>()
 
     public init(workDirectory: URL, checkpointDirectory: URL, cancellation: CancellationToken = CancellationToken(),
                 maxPixels: Int = 50_000_000, models: LoadedModelCache = LoadedModelCache(),
                 logger: Logger = Logger(label: "singan.task", factory: { _ in SwiftLogNoOpLogHandler() }),
-                onProgress: @escaping (Double, String?) -> Void = { _, _ in }) {
+                onProgress: @escaping (TaskProgress) -> Void = { _ in }) {
         self.workDirectory = workDirectory
         self.checkpointDirectory = checkpointDirectory
         self.cancellation = cancellation
@@ -34,9 +34,16 @@ public final class TaskContext: @unchecked Sendable {
         self.onProgress = onProgress
     }
 
-    /// Reports progress of this run in 0...1, with an optional note (e.g. "scale 3/8").
+    /// Reports progress of this run in 0...1, with an optional note (e.g. "upsampling step 2/5").
     public func report(progress: Double, _ note: String? = nil) {
-        onProgress(min(1, max(0, progress)), note)
+        report(TaskProgress(fraction: progress, note: note))
+    }
+
+    /// Reports progress (a training run sends the trainer's full report this way).
+    public func report(_ progress: TaskProgress) {
+        var clamped = progress
+        clamped.fraction = min(1, max(0, progress.fraction))
+        onProgress(clamped)
     }
 
     /// A fresh path in the work directory for an output named `name` (e.g. "sample.png").

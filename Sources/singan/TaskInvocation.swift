@@ -32,11 +32,11 @@ struct TaskInvocation {
                 for path in paths { print("\(task) -> \(path)") }
             }
         } catch let error as TaskCancelled {
-            ProgressLine.clear()
+            ProgressPrinter.clearLine()
             FileHandle.standardError.write(Data("singan \(task): \(error)\n".utf8))
             throw ExitCode(128 + (signals.received ?? SIGINT))
         } catch {
-            ProgressLine.clear()
+            ProgressPrinter.clearLine()
             // Plugin messages may name their task ("harmonize: ..."); say it once.
             FileHandle.standardError.write(Data("singan \(task): \(TaskError.detail(of: error, namingTask: task))\n".utf8))
             throw ExitCode.failure
@@ -59,12 +59,12 @@ struct TaskInvocation {
         let work = fm.temporaryDirectory.appendingPathComponent("singan-\(task)-\(UUID().uuidString.lowercased())")
         try fm.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: work) }
-        let progress = ProgressLine(task: task)
+        let progress = ProgressPrinter(task: task)
         let context = TaskContext(workDirectory: work, checkpointDirectory: work.appendingPathComponent("checkpoints"),
-                                  cancellation: cancellation, onProgress: { fraction, note in progress.show(fraction, note) })
+                                  cancellation: cancellation, onProgress: { progress.show($0) })
         try fm.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
         let artifacts = try plugin.init().run(request, context: context)
-        ProgressLine.clear()
+        progress.finish()
         if let outputFolder { try OutputPaths.createFolder(outputFolder) }
         var written: [String] = []
         for artifact in artifacts {
@@ -96,26 +96,4 @@ struct TaskInvocation {
 
     /// Image formats the commands write.
     static let imageExtensions = ["png", "jpg", "jpeg", "webp", "tif", "tiff"]
-}
-
-/// Progress on one stderr line, rewritten in place when stderr is a terminal.
-/// `@unchecked`: a task reports progress from the one thread that runs it, the only one to touch `lastPrint`.
-final class ProgressLine: @unchecked Sendable {
-    private let task: String
-    private var lastPrint = Date.distantPast
-
-    init(task: String) { self.task = task }
-
-    /// Shows progress: at most 5 times a second on a terminal, every 5 seconds in a log.
-    func show(_ fraction: Double, _ note: String?) {
-        let terminal = isatty(2) != 0
-        guard Date().timeIntervalSince(lastPrint) > (terminal ? 0.2 : 5) || fraction >= 1 else { return }
-        lastPrint = Date()
-        let line = String(format: "%@: %3.0f%% %@", task, fraction * 100, note ?? "")
-        FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K\(line)" : "\(line)\n").utf8))
-    }
-
-    static func clear() {
-        if isatty(2) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-    }
 }

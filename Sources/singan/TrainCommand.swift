@@ -88,7 +88,7 @@ struct TrainCommand: ParsableCommand {
             for file in AtomicFile.removeTemporaries(of: output) {
                 FileHandle.standardError.write(Data("singan train: removed \(file), left by an interrupted write\n".utf8))
             }
-            let printer = ProgressPrinter(logInterval: logInterval)
+            let printer = ProgressPrinter(task: "train", logInterval: logInterval)
             trainer.progress = { printer.show($0) }
             trainer.shouldStop = { stop.received != nil }
             let model = try trainer.train()
@@ -182,63 +182,3 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension ZStarMode: ExpressibleByArgument {}
-
-/// Shows training progress on stderr: a live line on a terminal, otherwise a plain log line
-/// every `logInterval` seconds and at the start and end of every scale.
-final class ProgressPrinter {
-    private let isTerminal = isatty(STDERR_FILENO) == 1
-    private let logInterval: Double
-    private var lastPrint = Date.distantPast
-    private var lastScale = -1
-    private var showing = false
-
-    init(logInterval: Double) {
-        self.logInterval = logInterval
-    }
-
-    func show(_ p: TrainingProgress) {
-        let now = Date()
-        let scaleDone = p.iteration == p.iterations
-        let interval = isTerminal ? 0.2 : logInterval
-        guard scaleDone || p.scale != lastScale || now.timeIntervalSince(lastPrint) >= interval else { return }
-        lastPrint = now
-        lastScale = p.scale
-        let line = "scale \(p.scale + 1)/\(p.scaleCount)  iter \(p.iteration)/\(p.iterations)  "
-            + "\(String(format: "%.2f", p.iterationsPerSecond)) it/s  "
-            + "ETA scale \(formatDuration(p.scaleSecondsLeft)), total \(formatDuration(p.totalSecondsLeft))  "
-            + "D \(String(format: "%.4f", p.losses.critic))  G \(String(format: "%.4f", p.losses.generator))  "
-            + "rec \(String(format: "%.5f", p.losses.reconstruction))  " + noiseText(p)
-        if isTerminal {
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\(scaleDone ? "\n" : "")".utf8))
-            showing = !scaleDone
-        } else {
-            FileHandle.standardError.write(Data("\(line)\n".utf8))
-        }
-    }
-
-    /// "sigma 0.0123 (1.6x floor)": the scale's noise amplitude beside the lowest it can be.
-    private func noiseText(_ p: TrainingProgress) -> String {
-        let sigma = "sigma \(String(format: "%.4f", p.noiseAmplitude))"
-        guard let floor = p.noiseFloor, floor > 0 else { return sigma }
-        return sigma + " (\(String(format: "%.1f", p.noiseAmplitude / floor))x floor)"
-    }
-
-    func finish() {
-        if showing { FileHandle.standardError.write(Data("\n".utf8)) }
-        showing = false
-    }
-
-    /// Ends a live line before an error message.
-    static func clearLine() {
-        if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-    }
-}
-
-/// 75 -> "1m15s", 3700 -> "1h01m", 9.4 -> "9s".
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    let s = Int(seconds.rounded())
-    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
-    return "\(s)s"
-}
