@@ -161,7 +161,7 @@ enum ModelFile {
         case statusTraining?:
             let position: TrainingPosition = try decodeJSON(file.metadata["training"], "training", path)
             guard position.scale == finished, position.iteration >= 0, finished < geometry.count,
-                  position.iteration <= config.schedule(forScaleOf: geometry.sizes[finished]).iterations else {
+                  position.iteration <= config.schedule(forScale: finished, of: geometry.sizes[finished]).iterations else {
                 throw corrupt("training position (scale \(position.scale), iteration \(position.iteration)) does not fit \(finished) finished scales")
             }
             let channels = config.channels(atScale: finished)

@@ -270,7 +270,7 @@ public final class SinGANTrainer {
         // Later scales: this scale's measured time per iteration, scaled by the cost model.
         let here = iterationCost(atScale: s.n)
         let laterScales = ((s.n + 1)..<sizes.count).reduce(0.0) {
-            $0 + Double(config.schedule(forScaleOf: sizes[$1]).iterations) * iterationCost(atScale: $1) / here
+            $0 + Double(config.schedule(forScale: $1, of: sizes[$1]).iterations) * iterationCost(atScale: $1) / here
         }
         return TrainingProgress(
             scale: s.n, scaleCount: sizes.count, iteration: s.iteration, iterations: s.iterations,
@@ -280,21 +280,27 @@ public final class SinGANTrainer {
     }
 
     /// The relative cost of one iteration at scale n, in forward passes of one network over the
-    /// (padded) window times width squared: a critic step is about 7 passes (the generator's
+    /// (padded) window times width^1.5: a critic step is about 7 passes (the generator's
     /// forward, the critic on two images forward and backward) plus 7 for the penalty (forward,
     /// input gradient with a graph, and its backward) when it applies, plus the coarser scales'
     /// forward passes for rand(n) unless it comes from a bank (about 1.3 passes of this scale:
     /// each coarser scale has about 0.56 times the pixels); a generator step about 8 (the
     /// generator twice forward and backward, the critic forward and input backward).
+    ///
+    /// Width^1.5, not the convolutions' width^2: measured time per padded pixel is about 12 us
+    /// at 32 channels and 34 us at 64 (balloons, 1 + 1 steps, 2 cores: 2.8x, not 4x; at 32
+    /// channels element-wise ops, BatchNorm and the F(2x2) kernels weigh more). For a run with
+    /// widths 32 and 64 (`fast` with 64 channels at the finer scales) width^2 made the total ETA
+    /// after the first minute 43% too long, width^1.5 10% (docs/FAST-PRESET.md).
     private func iterationCost(atScale n: Int) -> Double {
         let size = pyramid.geometry.sizes[n]
-        let schedule = config.schedule(forScaleOf: size)
+        let schedule = config.schedule(forScale: n, of: size)
         let side = config.cropSize > 0 ? config.cropSize : Int.max
         let pixels = Double((min(size.height, side) + 2 * networkPadding) * (min(size.width, side) + 2 * networkPadding))
         let c = Double(config.channels(atScale: n))
         let randomInput = n > 0 && config.randomInputBank == 0 ? 1.3 : 0
         let critic = 7 + 7 / Double(config.penaltyInterval) + randomInput
-        return pixels * c * c * (Double(schedule.criticSteps) * critic + Double(schedule.generatorSteps) * 8)
+        return pixels * c * c.squareRoot() * (Double(schedule.criticSteps) * critic + Double(schedule.generatorSteps) * 8)
     }
 }
 

@@ -86,9 +86,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The gradient penalty is applied at every `penaltyInterval`-th critic step, with its
     /// weight multiplied by the interval (a lazy penalty). 1: at every step.
     public var penaltyInterval: Int = 1
-    /// Scales whose longer side is at most `coarseSide` pixels follow `coarseSchedule` instead
-    /// of `iterations`, `criticSteps` and `generatorSteps`. 0 or nil: no such scales.
+    /// Scales whose longer side is at most `coarseSide` pixels, and (when `coarseScales` is
+    /// not 0) which are among the `coarseScales` coarsest, follow `coarseSchedule` instead of
+    /// `iterations`, `criticSteps` and `generatorSteps`. 0 or nil: no such scales.
     public var coarseSide: Int = 0
+    /// At most this many of the coarsest scales follow `coarseSchedule`; 0: no limit. A square
+    /// image has more scales below `coarseSide` than a 4:3 one (tree.png: six of 11 at 250 px,
+    /// balloons.png: four of 9), and each costs `coarseSchedule.iterations` iterations.
+    public var coarseScales: Int = 0
     public var coarseSchedule: StepSchedule? = nil
 
     // Run.
@@ -127,6 +132,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         randomInputBank = try c.decodeIfPresent(Int.self, forKey: .randomInputBank) ?? 0
         penaltyInterval = try c.decodeIfPresent(Int.self, forKey: .penaltyInterval) ?? 1
         coarseSide = try c.decodeIfPresent(Int.self, forKey: .coarseSide) ?? 0
+        coarseScales = try c.decodeIfPresent(Int.self, forKey: .coarseScales) ?? 0
         coarseSchedule = try c.decodeIfPresent(StepSchedule.self, forKey: .coarseSchedule)
         seed = try c.decode(UInt64.self, forKey: .seed)
         checkpointInterval = try c.decode(Int.self, forKey: .checkpointInterval)
@@ -150,10 +156,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Full size (250 px, min 25, factor 0.75, as `paper`) in minutes instead of hours. What
     /// differs from the paper, and why (docs/FAST-PRESET.md has the measurements):
-    /// - width at most 64 (the paper's 128 at the finest scale costs 4x for little texture);
-    /// - scales whose longer side is at most 80 px (they set the layout, which dominates the
-    ///   patch statistics, and cost little) train 2000 iterations of 1 critic and 1 generator
-    ///   step; the finer scales 600 iterations of 1 + 1 steps;
+    /// - width 32 at every scale (64 at the finer scales cost about 5x the time per iteration;
+    ///   on balloons its patch SWD, 0.16-0.20 over two seeds, did not separate from 32's 0.19);
+    /// - the four coarsest scales, if their longer side is at most 80 px (they set the layout),
+    ///   train 2000 iterations of 1 critic and 1 generator step; the finer scales 600
+    ///   iterations of 1 + 1 steps;
     /// - the finer scales train on random 64 x 64 windows (the critic only ever judges 11 x 11
     ///   patches; the generator is fully convolutional);
     /// - rand(n) comes from a bank of 16 drawn when a scale starts (drawing it anew costs a pass
@@ -161,11 +168,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// - the gradient penalty at every second critic step, with twice the weight.
     public static var fast: TrainingConfig {
         var c = TrainingConfig()
-        c.maxChannels = 64
+        c.maxChannels = 32
         c.iterations = 600
         c.criticSteps = 1
         c.generatorSteps = 1
         c.coarseSide = 80
+        c.coarseScales = 4
         c.coarseSchedule = StepSchedule(iterations: 2000, criticSteps: 1, generatorSteps: 1)
         c.cropSize = 64
         c.randomInputBank = 16
@@ -202,10 +210,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         iterations = n
     }
 
-    /// Iterations and steps of a scale of `size`: `coarseSchedule` if its longer side is at most
-    /// `coarseSide`, else the main numbers.
-    public func schedule(forScaleOf size: ImageSize) -> StepSchedule {
-        if let coarseSchedule, max(size.height, size.width) <= coarseSide { return coarseSchedule }
+    /// Iterations and steps of scale `n` (0 is the coarsest), of `size`: `coarseSchedule` if its
+    /// longer side is at most `coarseSide` and `n` is below `coarseScales` (when set), else the
+    /// main numbers.
+    public func schedule(forScale n: Int, of size: ImageSize) -> StepSchedule {
+        if let coarseSchedule, max(size.height, size.width) <= coarseSide, coarseScales == 0 || n < coarseScales {
+            return coarseSchedule
+        }
         return StepSchedule(iterations: iterations, criticSteps: criticSteps, generatorSteps: generatorSteps)
     }
 
@@ -238,6 +249,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if cropSize != 0 && cropSize < 2 * networkPadding + 1 {
             throw bad("crop-size", "must be 0 (whole image) or at least \(2 * networkPadding + 1), got \(cropSize)")
         }
+        if coarseScales < 0 { throw bad("coarse-scales", "must be at least 0, got \(coarseScales)") }
         if randomInputBank < 0 { throw bad("random-input-bank", "must be at least 0, got \(randomInputBank)") }
         if penaltyInterval < 1 { throw bad("penalty-interval", "must be at least 1, got \(penaltyInterval)") }
         if checkpointInterval < 1 { throw bad("checkpoint-interval", "must be at least 1, got \(checkpointInterval)") }

@@ -8,7 +8,7 @@ import Engine
 /// With the paper's settings every iteration sees the whole image. The `fast` preset's settings
 /// change three things here, each documented on `TrainingConfig`: a random window per iteration
 /// (`cropSize`), the penalty at every k-th critic step only (`penaltyInterval`), and the
-/// per-scale numbers of steps (`schedule(forScaleOf:)`); rand(n) comes from the caller.
+/// per-scale numbers of steps (`schedule(forScale:of:)`); rand(n) comes from the caller.
 public final class TrainingStep {
     /// The scale trained (0 is the coarsest).
     public let scale: Int
@@ -42,7 +42,7 @@ public final class TrainingStep {
         self.real = real
         self.config = config
         self.rng = rng
-        self.schedule = config.schedule(forScaleOf: ImageSize(height: real.shape[2], width: real.shape[3]))
+        self.schedule = config.schedule(forScale: scale, of: ImageSize(height: real.shape[2], width: real.shape[3]))
         self.paddedReconstruction = zeroPad(reconstructionInput, networkPadding)
     }
 

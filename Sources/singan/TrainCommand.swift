@@ -12,8 +12,9 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Presets: `paper` (the published defaults: max size 250, min size 25, scale factor 0.75, \
             2000 iterations per scale, widths 32/64/128), `fast` (the paper's pyramid in minutes: \
-            widths 32/64, 1 critic and 1 generator step per iteration, 2000 iterations at scales of \
-            at most 80 px and 600 at finer ones, trained on random 64 px windows, a bank of 16 \
+            width 32, 1 critic and 1 generator step per iteration, 2000 iterations at the four \
+            coarsest scales (if at most 80 px) and 600 at finer ones, trained on random 64 px \
+            windows, a bank of 16 \
             random inputs, a lazy gradient penalty; --iters sets the finer scales' count and keeps \
             the proportion) and `quick` (max size 64, min size 20, width 32 at every scale, 150 \
             iterations per scale: for demos and tests). Options override the preset.

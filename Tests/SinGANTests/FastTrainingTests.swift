@@ -69,11 +69,20 @@ final class FastTrainingTests: XCTestCase {
 
     func testSchedulesPerScaleAndIterationOverride() throws {
         var fast = TrainingConfig.fast
-        XCTAssertEqual(fast.schedule(forScaleOf: ImageSize(height: 59, width: 79)),
-                       StepSchedule(iterations: 2000, criticSteps: 1, generatorSteps: 1))
-        XCTAssertEqual(fast.schedule(forScaleOf: ImageSize(height: 186, width: 248)),
-                       StepSchedule(iterations: 600, criticSteps: 1, generatorSteps: 1))
-        XCTAssertEqual(TrainingConfig.paper.schedule(forScaleOf: ImageSize(height: 25, width: 33)),
+        let coarse = StepSchedule(iterations: 2000, criticSteps: 1, generatorSteps: 1)
+        let finer = StepSchedule(iterations: 600, criticSteps: 1, generatorSteps: 1)
+        XCTAssertEqual(fast.schedule(forScale: 3, of: ImageSize(height: 54, width: 71)), coarse)
+        XCTAssertEqual(fast.schedule(forScale: 8, of: ImageSize(height: 186, width: 248)), finer)
+        // cows.png: its fourth scale (48 x 85) is over 80 px: three coarse scales.
+        XCTAssertEqual(fast.schedule(forScale: 3, of: ImageSize(height: 48, width: 85)), finer)
+        // tree.png (square, 11 scales): the 63 and 80 px scales are under 80 px but not among
+        // the four coarsest.
+        let tree = try PyramidGeometry(input: ImageSize(height: 250, width: 250), minSize: fast.minSize,
+                                       maxSize: fast.maxSize, scaleFactor: fast.scaleFactor)
+        XCTAssertEqual(tree.count, 11)
+        XCTAssertEqual((0..<tree.count).map { fast.schedule(forScale: $0, of: tree.sizes[$0]) == coarse },
+                       [true, true, true, true] + Array(repeating: false, count: 7))
+        XCTAssertEqual(TrainingConfig.paper.schedule(forScale: 0, of: ImageSize(height: 25, width: 33)),
                        StepSchedule(iterations: 2000, criticSteps: 3, generatorSteps: 3))
         fast.setIterations(100)
         XCTAssertEqual(fast.iterations, 100)
@@ -87,7 +96,8 @@ final class FastTrainingTests: XCTestCase {
         for (change, parameter) in [({ (c: inout TrainingConfig) in c.cropSize = 8 }, "crop-size"),
                                     ({ $0.penaltyInterval = 0 }, "penalty-interval"),
                                     ({ $0.randomInputBank = -1 }, "random-input-bank"),
-                                    ({ $0.coarseSchedule?.criticSteps = 0 }, "coarse-schedule")] {
+                                    ({ $0.coarseSchedule?.criticSteps = 0 }, "coarse-schedule"),
+                                    ({ $0.coarseScales = -1 }, "coarse-scales")] {
             var bad = TrainingConfig.fast
             change(&bad)
             XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains(parameter), "\($0)") }
@@ -97,7 +107,7 @@ final class FastTrainingTests: XCTestCase {
     /// Model files written before these settings existed decode to the paper's behaviour.
     func testConfigurationsWithoutSpeedSettingsDecodeAsThePaper() throws {
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.paper)) as! [String: Any]
-        for key in ["cropSize", "randomInputBank", "penaltyInterval", "coarseSide", "coarseSchedule"] {
+        for key in ["cropSize", "randomInputBank", "penaltyInterval", "coarseSide", "coarseScales", "coarseSchedule"] {
             json.removeValue(forKey: key)
         }
         let old = try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: json))
@@ -118,7 +128,7 @@ final class FastTrainingTests: XCTestCase {
         straight.progress = { p in if p.iteration == p.iterations { seen.append((p.scale, p.iterations)) } }
         let model = try straight.train()
         let sizes = pyramid.geometry.sizes
-        XCTAssertEqual(seen.map(\.iterations), sizes.map { config.schedule(forScaleOf: $0).iterations })
+        XCTAssertEqual(seen.map(\.iterations), sizes.indices.map { config.schedule(forScale: $0, of: sizes[$0]).iterations })
         XCTAssertTrue(seen.map(\.iterations).contains(12) && seen.map(\.iterations).contains(8), "\(seen)")
         XCTAssertEqual(straight.log.scales.map(\.iterations), seen.map(\.iterations))
         XCTAssertEqual(try model.sample(rng: RandomGenerator(seed: 2)).shape, [1, 3] + [sizes.last!.height, sizes.last!.width])
