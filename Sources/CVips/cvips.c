@@ -68,16 +68,22 @@ static const char *nickname_of(const char *type_name) {
     return type ? vips_nickname_find(type) : NULL;
 }
 
-/* Files are read through a VipsSource: vips_image_new_from_file would take
- * "[...]" in a file name for load options. */
-const char *cvips_loader_for_file(const char *path) {
+/* Files are read through a VipsSource on a descriptor the caller opened and
+ * checked (a regular file, within the byte limit): vips_image_new_from_file
+ * would take "[...]" in a file name for load options, and would open the path
+ * again, following whatever it has become since. The source dup()s `fd`. */
+VipsSource *cvips_source_for_descriptor(int fd) {
     clear_warning();
-    VipsSource *source = vips_source_new_from_file(path);
-    if (!source)
-        return NULL;
-    const char *loader = nickname_of(vips_foreign_find_load_source(source));
+    return vips_source_new_from_descriptor(fd);
+}
+
+const char *cvips_loader_for_source(VipsSource *source) {
+    clear_warning();
+    return nickname_of(vips_foreign_find_load_source(source));
+}
+
+void cvips_source_free(VipsSource *source) {
     g_object_unref(source);
-    return loader;
 }
 
 const char *cvips_loader_for_buffer(const void *data, size_t length) {
@@ -85,13 +91,9 @@ const char *cvips_loader_for_buffer(const void *data, size_t length) {
     return nickname_of(vips_foreign_find_load_buffer(data, length));
 }
 
-int cvips_open_file(const char *path, VipsImage **out) {
+int cvips_open_source(VipsSource *source, VipsImage **out) {
     clear_warning();
-    VipsSource *source = vips_source_new_from_file(path);
-    if (!source)
-        return -1;
     *out = vips_image_new_from_source(source, "", "fail_on", VIPS_FAIL_ON_ERROR, NULL);
-    g_object_unref(source);
     return *out ? 0 : -1;
 }
 

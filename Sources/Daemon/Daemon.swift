@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Plugins
+import Vips
 
 /// Settings of `singan daemon`.
 public struct DaemonOptions: Sendable {
@@ -23,6 +24,13 @@ public struct DaemonOptions: Sendable {
     /// Seconds every task run waits (cancellably) before it starts: 0 in use; tests set it so
     /// they can stop or kill the process while a job is surely running.
     public var stepDelay: TimeInterval = 0
+    /// Seconds a stop (SIGTERM, SIGINT) waits for running jobs to notice their cancellation.
+    /// Jobs still running then (a worker stuck in a read or a long kernel) are re-queued in the
+    /// journal and the daemon exits anyway; they run again at the next start.
+    public var shutdownTimeout: TimeInterval = 30
+    /// Bytes one task run may need at its peak, estimated before it runs; a job over it fails
+    /// with the reason instead of running (`JobExecutor.memoryBudget`).
+    public var memoryBudget: Int = JobExecutor.defaultMemoryBudget
 
     public init(root: URL) { self.root = root }
 }
@@ -60,6 +68,9 @@ public final class Daemon: @unchecked Sendable {
     private var active = Set<String>()
     private var lastProgress: [String: Date] = [:]
     private var waitingLogged = Set<String>()
+    /// Consecutive failed tries of a job's bookkeeping (journal writes, file moves: a full disk).
+    private var failedTries: [String: Int] = [:]
+    private var progressFailed = Set<String>()
 
     public init(options: DaemonOptions, registry: PluginRegistry = .standard, logger: Logger) throws {
         self.options = options
@@ -74,7 +85,8 @@ public final class Daemon: @unchecked Sendable {
         journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
         custody = JobCustody(root: root, journal: journal, logger: logger)
         executor = JobExecutor(root: root, registry: registry, models: LoadedModelCache(capacity: options.loadedModels),
-                               trainingSlots: options.trainingSlots, stepDelay: options.stepDelay, logger: logger)
+                               trainingSlots: options.trainingSlots, stepDelay: options.stepDelay,
+                               memoryBudget: options.memoryBudget, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT (or `stop()`), then stops cleanly: running jobs are
@@ -106,6 +118,7 @@ public final class Daemon: @unchecked Sendable {
         pruner.resume()
         defer { pruner.cancel() }
         let pool = WorkerPool(count: options.workers) { [unowned self] id in self.process(id) }
+        executor.gate.onWait = { [weak pool] waiting in if waiting { pool?.lend() } else { pool?.reclaim() } }
         control.sync { self.pool = pool }
         for job in try journal.jobs(in: [.queued]) { pool.submit(job.id) }
         watcher.start()
@@ -122,7 +135,19 @@ public final class Daemon: @unchecked Sendable {
         let running = tokens.count
         tokens.values.forEach { $0.cancel() }
         lock.unlock()
-        pool.stop()
+        if !pool.stop(timeout: options.shutdownTimeout) {
+            lock.lock(); let stuck = tokens.keys.sorted(); lock.unlock()
+            for id in stuck {
+                do {
+                    try journal.requeue(id, countAttempt: false, note: "did not stop within \(String(format: "%g", options.shutdownTimeout)) s; resumes at the next start")
+                } catch {
+                    logger.error("job.requeue_failed", metadata: ["job": "\(id)", "error": "\(error)"])
+                }
+            }
+            logger.warning("daemon.stop_timeout", metadata: ["jobs": "\(stuck.joined(separator: ","))",
+                                                            "timeout": "\(String(format: "%g", options.shutdownTimeout))s",
+                                                            "action": "re-queued; exiting without waiting for them"])
+        }
         control.sync {}
         logger.info("daemon.stopped", metadata: ["cancelled": "\(running)", "duration": "\(JobExecutor.seconds(since: stopStarted))"])
     }
@@ -156,12 +181,8 @@ public final class Daemon: @unchecked Sendable {
         let old = pipelines[name]
         do {
             let pipeline = try parser.parse(fileAt: file)
-            if let other = pipelines.values.first(where: { $0.name != name && $0.folders.inbox == pipeline.folders.inbox }) {
-                throw PipelineError(file: file.path, line: 0, column: 0,
-                                    message: "inbox \(pipeline.folders.inbox) is already the inbox of pipeline '\(other.name)'")
-            }
-            let f = pipeline.folders
-            for (key, relative) in [("inbox", f.inbox), ("outbox", f.outbox), ("done", f.done), ("failed", f.failed)] {
+            try checkApart(pipeline)
+            for (key, relative) in pipeline.folders.all {
                 do {
                     try FileManager.default.createDirectory(at: try folder(relative), withIntermediateDirectories: true)
                 } catch {
@@ -174,14 +195,62 @@ public final class Daemon: @unchecked Sendable {
                 try watcher?.watch(try folder(pipeline.folders.inbox))
                 if scan { self.scan(pipeline) }
             }
-            try? journal.recordPipeline(name, file: file.path, error: nil)
-            for job in (try? journal.jobs(in: [.queued])) ?? [] where job.pipeline == name { pool?.submit(job.id) }
+            record(name, file: file, error: nil)
+            do {
+                for job in try journal.jobs(in: [.queued]) where job.pipeline == name { pool?.submit(job.id) }
+            } catch {
+                logger.error("journal.read_failed", metadata: ["pipeline": "\(name)", "error": "\(error)",
+                                                              "action": "its queued jobs start at the next reload or start"])
+            }
             logger.info(old == nil ? "pipeline.loaded" : "pipeline.reloaded",
                         metadata: ["pipeline": "\(name)", "inbox": "\(pipeline.folders.inbox)", "steps": "\(pipeline.steps.count)"])
         } catch {
             let action = old == nil ? "not loaded" : "keeping the last good version"
             logger.error("pipeline.invalid", metadata: ["pipeline": "\(name)", "error": "\(error)", "action": "\(action)"])
-            try? journal.recordPipeline(name, file: file.path, error: "\(error) (\(action))")
+            record(name, file: file, error: "\(error) (\(action))")
+        }
+    }
+
+    /// Refuses a pipeline whose folder is, holds or lies inside one of its other folders, a
+    /// folder of another pipeline, or the root's own files, compared where they really are
+    /// (symbolic links resolved; the parser already compared the paths as written).
+    private func checkApart(_ pipeline: Pipeline) throws {
+        // Where a folder really is, before it is created: its longest existing part resolved.
+        let real = { (relative: String) -> String in
+            guard let url = try? self.folder(relative) else { return relative }
+            var existing = url, rest: [String] = []
+            while !FileManager.default.fileExists(atPath: existing.path), existing.pathComponents.count > 1 {
+                rest.insert(existing.lastPathComponent, at: 0)
+                existing.deleteLastPathComponent()
+            }
+            return rest.reduce(existing.resolvingSymlinksInPath().standardizedFileURL) { $0.appendingPathComponent($1) }.path
+        }
+        let realRoot = root.resolvingSymlinksInPath().standardizedFileURL.path
+        var taken: [(what: String, path: String)] = PipelineFolders.reservedNames.map { ("the daemon's own \($0)", realRoot + "/" + $0) }
+        taken.append(("the root", realRoot))
+        for other in pipelines.values.sorted(by: { $0.name < $1.name }) where other.name != pipeline.name {
+            taken += other.folders.all.map { ("the \($0.key) of pipeline '\(other.name)'", real($0.path)) }
+        }
+        var own: [(what: String, path: String)] = []
+        for (key, relative) in pipeline.folders.all {
+            let path = real(relative)
+            for (what, otherPath) in taken + own {
+                // The root holds every folder; only being the root is wrong.
+                guard let relation = PipelineFolders.overlap(path, otherPath), what != "the root" || relation == "is" else { continue }
+                let position = pipeline.folderPositions[key] ?? (0, 0)
+                let resolved = path == realRoot + "/" + relative ? "" : " (\(path))"
+                throw PipelineError(file: pipeline.file.path, line: position.line, column: position.column,
+                                    message: "\(key) \"\(relative)\"\(resolved) \(relation) \(what); a pipeline's folders must be apart from each other and from every other pipeline's")
+            }
+            own.append(("its \(key)", path))
+        }
+    }
+
+    /// Records a pipeline's state for `singan status`; a failed write is logged (the log line
+    /// is then the only trace).
+    private func record(_ name: String, file: URL, error: String?) {
+        do { try journal.recordPipeline(name, file: file.path, error: error) } catch let writeError {
+            logger.error("journal.write_failed", metadata: ["pipeline": "\(name)", "error": "\(writeError)"])
         }
     }
 
@@ -189,7 +258,9 @@ public final class Daemon: @unchecked Sendable {
         let name = file.deletingPathExtension().lastPathComponent
         guard let old = pipelines.removeValue(forKey: name) else { return }
         if let inbox = try? folder(old.folders.inbox) { watcher?.unwatch(inbox) }
-        try? journal.forgetPipeline(name)
+        do { try journal.forgetPipeline(name) } catch {
+            logger.error("journal.write_failed", metadata: ["pipeline": "\(name)", "error": "\(error)"])
+        }
         logger.info("pipeline.removed", metadata: ["pipeline": "\(name)"])
     }
 
@@ -231,11 +302,13 @@ public final class Daemon: @unchecked Sendable {
     private func accept(_ name: String, into pipeline: Pipeline) {
         guard !InboxRules.isIgnored(name), let inbox = try? folder(pipeline.folders.inbox) else { return }
         let source = inbox.appendingPathComponent(name)
-        // An empty file is typically `touch`ed or created before being written: wait for the
-        // close after its content (an empty file is no image anyway).
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: source.path),
-              attributes[.type] as? FileAttributeType != .typeDirectory,
-              (attributes[.size] as? NSNumber)?.intValue ?? 0 > 0 else { return }
+        // lstat: a symbolic link is judged as a link, never by what it points to. An empty regular
+        // file is typically `touch`ed or created before being written: wait for the close after
+        // its content (an empty file is no image anyway). Anything that is not a regular file (a
+        // link, a FIFO, a device) becomes a job that fails with the reason, without being read.
+        var info = stat()
+        guard lstat(source.path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR,
+              info.st_mode & S_IFMT != S_IFREG || info.st_size > 0 else { return }
         arrived[inbox.path, default: []].insert(name)
         if pipeline.isSideFile(name) { return }
 
@@ -251,10 +324,18 @@ public final class Daemon: @unchecked Sendable {
         lock.unlock()
         guard claimed else { return }  // another worker has it (submitted twice)
         defer { lock.lock(); active.remove(id); lock.unlock() }
-        guard !isStopping, let job = try? journal.job(id), job.state == .queued else { return }
+        guard !isStopping else { return }
+        let job: JobRecord
+        do {
+            guard let found = try journal.job(id), found.state == .queued else { return }
+            job = found
+        } catch {
+            retryLater(id, input: nil, doing: "reading the job from the journal", error: error) { $0.pool?.submit(id) }
+            return
+        }
         guard let pipeline = control.sync(execute: { pipelines[job.pipeline] }) else {
             // Resubmitted by `load` when the pipeline file is valid again.
-            try? journal.progress(id, 0, note: "waiting for pipeline '\(job.pipeline)' to load (its file is missing or invalid)")
+            note(id, 0, "waiting for pipeline '\(job.pipeline)' to load (its file is missing or invalid)")
             return
         }
         let jobFolder = root.appendingPathComponent(job.directory)
@@ -267,7 +348,7 @@ public final class Daemon: @unchecked Sendable {
                 if first {
                     logger.info("job.waiting", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
                                                           "side_files": "\(missing.joined(separator: ","))"])
-                    try? journal.progress(id, 0, note: "waiting for side file \(missing.joined(separator: ", "))")
+                    note(id, 0, "waiting for side file \(missing.joined(separator: ", "))")
                 }
                 pool?.submit(id, after: 0.25)
             } else {
@@ -277,7 +358,23 @@ public final class Daemon: @unchecked Sendable {
             return
         }
 
-        guard let running = try? journal.start(id) else { return }
+        // Only regular files are read; a link could lead out of the root or to `/dev/zero`.
+        let files = [job.input] + pipeline.sideFiles.map { $0.render(["stem": stem]) }
+        for name in files {
+            guard let kind = InputFile.problem(at: jobFolder.appendingPathComponent(name).path) else { continue }
+            custody.finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                           error: "\(name) is \(kind), not a regular file; only regular files are processed", since: job.createdAt)
+            return
+        }
+
+        let running: JobRecord
+        do {
+            guard let started = try journal.start(id) else { return }
+            running = started
+        } catch {
+            retryLater(id, input: job.input, doing: "starting the job (journal write)", error: error) { $0.pool?.submit(id) }
+            return
+        }
         let started = Date()
         let token = CancellationToken()
         lock.lock(); tokens[id] = token; waitingLogged.remove(id); lock.unlock()
@@ -300,12 +397,25 @@ public final class Daemon: @unchecked Sendable {
                 self?.report(id, fraction, note)
             }
             custody.finish(running, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
+            clearFailures(id)
         } catch let error where error is TaskCancelled || token.isCancelled {
-            try? journal.requeue(id, countAttempt: false, note: "stopped by the daemon; resumes at the next start")
+            do {
+                try journal.requeue(id, countAttempt: false, note: "stopped by the daemon; resumes at the next start")
+            } catch {
+                // Still `running` in the journal: the next start re-queues it (counting the attempt).
+                logger.error("job.requeue_failed", metadata: ["job": "\(id)", "error": "\(error)"])
+            }
             logger.info("job.requeued", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
                                                    "duration": "\(JobExecutor.seconds(since: started))"])
+        } catch where DiskSpace.isFull(error) {
+            // Not the input's fault: run it again once there is room, without using up an attempt.
+            retryLater(id, input: job.input, doing: "running the job", error: error) { daemon in
+                try daemon.journal.requeue(id, countAttempt: false, note: nil)
+                daemon.pool?.submit(id)
+            }
         } catch {
             custody.finish(running, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
+            clearFailures(id)
         }
     }
 
@@ -341,7 +451,48 @@ public final class Daemon: @unchecked Sendable {
         let due = lastProgress[id].map { Date().timeIntervalSince($0) > 0.5 } ?? true
         if due { lastProgress[id] = Date() }
         lock.unlock()
-        if due { try? journal.progress(id, fraction, note: note) }
+        if due { self.note(id, fraction, note) }
+    }
+
+    /// Records a job's progress and note for `singan status`. A failed write (a full disk) is
+    /// logged once per job; the log line is then the only trace.
+    private func note(_ id: String, _ fraction: Double, _ note: String?) {
+        do {
+            try journal.progress(id, fraction, note: note)
+        } catch {
+            lock.lock(); let first = progressFailed.insert(id).inserted; lock.unlock()
+            if first { logger.warning("job.note_failed", metadata: ["job": "\(id)", "note": "\(note ?? "")", "error": "\(error)"]) }
+        }
+    }
+
+    /// After a bookkeeping step of job `id` failed (a journal write or a file move, typically on
+    /// a full disk): logs it, notes in the journal why the job waits (if the journal takes the
+    /// note), and calls `retry` after a back-off of 0.5 s doubling to 30 s; a `retry` that
+    /// throws waits again. Nothing is retried once the daemon stops: the next start's recovery
+    /// takes over.
+    private func retryLater(_ id: String, input: String?, doing what: String, error: Error,
+                            _ retry: @escaping @Sendable (Daemon) throws -> Void) {
+        lock.lock()
+        let tries = failedTries[id, default: 0] + 1
+        failedTries[id] = tries
+        lock.unlock()
+        let delay = DiskSpace.backoff(afterFailures: tries)
+        let reason = "\(what) failed (\(error)); retrying in \(String(format: "%g", delay)) s"
+        var metadata: Logger.Metadata = ["job": "\(id)", "error": "\(reason)", "tries": "\(tries)"]
+        if let input { metadata["input"] = "\(input)" }
+        logger.error("job.waiting", metadata: metadata)
+        note(id, 0, "waiting: \(reason)")
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in
+            guard let self, !self.isStopping else { return }
+            do { try retry(self) } catch {
+                self.retryLater(id, input: input, doing: what, error: error, retry)
+            }
+        }
+    }
+
+    /// A job's bookkeeping succeeded: the next failure starts the back-off again.
+    private func clearFailures(_ id: String) {
+        lock.lock(); failedTries[id] = nil; progressFailed.remove(id); lock.unlock()
     }
 
     // MARK: Housekeeping

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Plugins
+import Vips
 
 /// One dropped image and everything a run of its pipeline needs to know about it.
 public struct JobInput {
@@ -36,9 +37,17 @@ public final class JobExecutor: @unchecked Sendable {
     private let logger: Logger
     /// Seconds each task run waits (cancellably) before it starts (`DaemonOptions.stepDelay`).
     private let stepDelay: TimeInterval
+    /// Bytes one task run may need at its peak (`TaskPlugin.peakMemory`); a run estimated above
+    /// it is refused before it starts.
+    public let memoryBudget: Int
+
+    /// Three quarters of the machine's memory: one job may use most of it, never all.
+    public static var defaultMemoryBudget: Int { Int(ProcessInfo.processInfo.physicalMemory / 4 * 3) }
 
     public init(root: URL, registry: PluginRegistry, models: LoadedModelCache = LoadedModelCache(),
-                trainingSlots: Int = 1, stepDelay: TimeInterval = 0, logger: Logger) {
+                trainingSlots: Int = 1, stepDelay: TimeInterval = 0, memoryBudget: Int = JobExecutor.defaultMemoryBudget,
+                logger: Logger) {
+        self.memoryBudget = memoryBudget
         self.root = root
         self.registry = registry
         self.models = models
@@ -93,6 +102,7 @@ public final class JobExecutor: @unchecked Sendable {
                 try FileManager.default.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
                 let request = TaskRequest(image: image, model: plugin.inputs.model == .none ? nil : model,
                                           sideInputs: side, parameters: step.parameters)
+                try checkMemory(plugin, request, pipeline: pipeline, what: "step '\(step.name)' (task \(step.task))")
                 progress(base, "\(step.name): running")
                 if stepDelay > 0 { try cancellation.sleep(seconds: stepDelay) }
                 let artifacts = try plugin.trains(request)
@@ -121,6 +131,17 @@ public final class JobExecutor: @unchecked Sendable {
         try OutputWriter(maxPixels: pipeline.maxPixels).checkUsableImage(url, role: role, name: url.lastPathComponent)
     }
 
+    /// Refuses a run whose estimated peak memory is over the budget, before it starts.
+    private func checkMemory(_ plugin: any TaskPlugin.Type, _ request: TaskRequest, pipeline: Pipeline, what: String) throws {
+        let size: (width: Int, height: Int) = try request.image.map { try VipsImage.headerSize(path: $0.path, maxPixels: pipeline.maxPixels) } ?? (0, 0)
+        let need = plugin.peakMemory(request, width: size.width, height: size.height)
+        guard need <= memoryBudget else {
+            throw TaskError("\(what) would need about \(MemoryEstimate.text(need)) of memory at its peak for a " +
+                            "\(size.width)x\(size.height) image, over the memory budget of \(MemoryEstimate.text(memoryBudget)) " +
+                            "(singan daemon --memory-budget-mb); refused before it started")
+        }
+    }
+
     private func sideFile(_ template: NameTemplate, of input: JobInput) throws -> URL {
         guard let url = input.sideFiles[template] else {
             throw TaskError("side file \(template.render(["stem": input.stem])) is missing")
@@ -139,6 +160,7 @@ public final class JobExecutor: @unchecked Sendable {
             return url
         case .train(let parameters):
             guard let train = registry.plugin(named: "train") else { throw TaskError("this build has no 'train' task") }
+            try checkMemory(train, TaskRequest(image: input.image, parameters: parameters), pipeline: pipeline, what: "training the model")
             let started = Date()
             let (url, trained) = try modelStore.model(trainingImage: input.image, parameters: parameters,
                                                       cancellation: cancellation) { checkpoints in

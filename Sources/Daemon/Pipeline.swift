@@ -18,6 +18,9 @@ public struct Pipeline: Sendable {
     public var maxAttempts: Int
     /// Largest accepted input image, in pixels.
     public var maxPixels: Int
+    /// Where each folder key (`inbox`, ...) was given in the file, for errors found later
+    /// (folders of other pipelines, symbolic links); absent for defaults.
+    public var folderPositions: [String: (line: Int, column: Int)] = [:]
 
     /// Every side-file template the pipeline names (step inputs and side inputs), deduplicated.
     public var sideFiles: [NameTemplate] {
@@ -55,6 +58,25 @@ public struct PipelineFolders: Sendable, Equatable {
         self.outbox = outbox
         self.done = done
         self.failed = failed
+    }
+
+    /// The folders with their keys, in file order.
+    public var all: [(key: String, path: String)] {
+        [("inbox", inbox), ("outbox", outbox), ("done", done), ("failed", failed)]
+    }
+
+    /// Names directly under the root that are the daemon's own: no pipeline folder may be one,
+    /// lie in one or hold one (an inbox of "." once moved the journal and the lock into `failed/`).
+    public static let reservedNames = ["pipelines", "processing", "cache", "journal.sqlite", "journal.sqlite-wal",
+                                       "journal.sqlite-shm", "daemon.pid"]
+
+    /// How folder path `a` relates to folder path `b` (both normalised, relative or absolute):
+    /// "is", "lies inside" or "holds", or `nil` when they are apart.
+    public static func overlap(_ a: String, _ b: String) -> String? {
+        if a == b { return "is" }
+        if a.hasPrefix(b + "/") { return "lies inside" }
+        if b.hasPrefix(a + "/") { return "holds" }
+        return nil
     }
 
     public static func defaults(for name: String) -> PipelineFolders {

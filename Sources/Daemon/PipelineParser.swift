@@ -1,5 +1,6 @@
 import Foundation
 import Plugins
+import Vips
 import Yams
 
 /// Reads pipeline files strictly: every unknown key, unknown task, wrongly typed or out-of-range
@@ -18,16 +19,47 @@ public struct PipelineParser {
 
     /// Parses the pipeline file at `url`; its name is the file name without extension.
     public func parse(fileAt url: URL) throws -> Pipeline {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+        let data: Data
+        do {
+            // A regular file within the size limit: a FIFO or `/dev/zero` here must not hang the daemon.
+            let fd = try InputFile.open(url.path, maxBytes: PipelineLimits.maxBytes)
+            data = try FileHandle(fileDescriptor: fd, closeOnDealloc: true).read(upToCount: PipelineLimits.maxBytes + 1) ?? Data()
+        } catch VipsError.emptyFile {
+            data = Data()  // the parser says what an empty pipeline lacks
+        } catch let error as VipsError {
+            throw PipelineError(file: url.path, line: 0, column: 0, message: "cannot read the file: \(Self.reason(error))")
+        } catch {
             throw PipelineError(file: url.path, line: 0, column: 0, message: "cannot read the file: \(error.localizedDescription)")
         }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PipelineError(file: url.path, line: 0, column: 0, message: "cannot read the file: it is not UTF-8 text")
+        }
         return try parse(yaml: text, file: url)
+    }
+
+    /// A file error's reason without the path (the pipeline error names the file).
+    private static func reason(_ error: VipsError) -> String {
+        switch error {
+        case .tooLarge(_, let bytes, let limit): return "\(bytes) bytes, over the limit of \(limit) bytes for a pipeline file"
+        case .notRegularFile(_, let kind): return "it is \(kind), not a regular file"
+        case .fileNotFound: return "no such file"
+        default: return "\(error)"
+        }
     }
 
     public func parse(yaml: String, file: URL) throws -> Pipeline {
         let name = file.deletingPathExtension().lastPathComponent
         let reader = Reader(file: file.path, registry: registry)
+        // Checked before parsing: the parser's recursion is bounded only by the text.
+        let size = yaml.utf8.count
+        if size > PipelineLimits.maxBytes {
+            throw PipelineError(file: file.path, line: 0, column: 0,
+                                message: "\(size) bytes, over the limit of \(PipelineLimits.maxBytes) bytes for a pipeline file")
+        }
+        if let (line, column) = PipelineLimits.tooDeep(yaml) {
+            throw PipelineError(file: file.path, line: line, column: column,
+                                message: "nesting deeper than \(PipelineLimits.maxDepth) levels; a pipeline needs a handful")
+        }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -108,11 +140,19 @@ private struct Reader {
         return v
     }
 
-    /// A folder relative to the root that cannot leave it.
+    /// A folder relative to the root that cannot leave it, normalised (`./a/./b` is `a/b`), neither
+    /// the root itself nor one of the daemon's own files or folders.
     func folder(_ node: Node, _ what: String) throws -> String {
         let path = try string(node, what)
         if let problem = RootPath.problem(relative: path) { throw error(node, "\(what) \(problem)") }
-        return path
+        let parts = path.split(separator: "/").filter { $0 != "." }.map(String.init)
+        guard let first = parts.first else {
+            throw error(node, "\(what) \"\(path)\" is the root itself; name a folder inside it, e.g. \"\(what)/NAME\"")
+        }
+        if PipelineFolders.reservedNames.contains(first) {
+            throw error(node, "\(what) \"\(path)\" would be in the daemon's own \(first); choose another folder")
+        }
+        return parts.joined(separator: "/")
     }
 
     func template(_ node: Node, _ what: String, allowed: Set<String>) throws -> NameTemplate {
@@ -174,9 +214,18 @@ private struct Reader {
         if let e = keys["outbox"] { folders.outbox = try folder(e.value, "outbox") }
         if let e = keys["done"] { folders.done = try folder(e.value, "done") }
         if let e = keys["failed"] { folders.failed = try folder(e.value, "failed") }
-        let folderList = [folders.inbox, folders.outbox, folders.done, folders.failed]
-        if Set(folderList).count < 4 {
-            throw error(root, "inbox, outbox, done and failed must be four different folders")
+        let folderList = folders.all
+        for (i, (key, path)) in folderList.enumerated() {
+            for (otherKey, otherPath) in folderList[..<i] {
+                guard let relation = PipelineFolders.overlap(path, otherPath) else { continue }
+                throw error(keys[key]?.value ?? keys[otherKey]?.value ?? root, relation == "is"
+                    ? "inbox, outbox, done and failed must be four different folders"
+                    : "\(key) \"\(path)\" \(relation) \(otherKey) \"\(otherPath)\"; no folder of a pipeline may be inside another")
+            }
+        }
+        var positions: [String: (line: Int, column: Int)] = [:]
+        for (key, _) in folderList {
+            if let mark = keys[key]?.value.mark { positions[key] = (mark.line, mark.column) }
         }
 
         let model = try keys["model"].map { try modelSource($0.value) } ?? ModelSource.none
@@ -223,7 +272,8 @@ private struct Reader {
             folders: folders, model: model, steps: steps, output: output,
             sideFileTimeout: try keys["side_file_timeout"].map { try number($0.value, "side_file_timeout", range: 0...86_400) } ?? 60,
             maxAttempts: try keys["max_attempts"].map { try int($0.value, "max_attempts", range: 1...100) } ?? 3,
-            maxPixels: try keys["max_pixels"].map { try int($0.value, "max_pixels", range: 1...1_000_000_000) } ?? 50_000_000)
+            maxPixels: try keys["max_pixels"].map { try int($0.value, "max_pixels", range: 1...1_000_000_000) } ?? 50_000_000,
+            folderPositions: positions)
     }
 
     func modelSource(_ node: Node) throws -> ModelSource {

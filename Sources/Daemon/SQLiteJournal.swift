@@ -8,7 +8,7 @@ extension JobRecord {
                   progress: row["progress"], note: row["note"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
                   startedAt: (row["started_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                   finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                  outputs: (row["outputs"] as String?).map { $0.split(separator: "\n").map(String.init) } ?? [],
+                  outputs: (row["outputs"] as String?).map(SQLiteJournal.decodeOutputs) ?? [],
                   destination: row["destination"], outcome: (row["outcome"] as String?).flatMap(JobState.init(rawValue:)))
     }
 }
@@ -85,10 +85,21 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         }
     }
 
+    /// Outputs are stored as a JSON array: a file name may hold a newline, which split the
+    /// one-per-line lists of earlier journals (still read).
+    static func encodeOutputs(_ outputs: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(outputs)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func decodeOutputs(_ text: String) -> [String] {
+        if text.hasPrefix("["), let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) { return list }
+        return text.split(separator: "\n").map(String.init)
+    }
+
     public func prepare(_ id: String, outcome: JobState, destination: String, outputs: [String], error: String?) throws {
         try db.write { db in
             try db.execute(sql: "UPDATE jobs SET outcome = ?, destination = ?, outputs = ?, error = ? WHERE id = ?",
-                           arguments: [outcome.rawValue, destination, outputs.joined(separator: "\n"), error, id])
+                           arguments: [outcome.rawValue, destination, Self.encodeOutputs(outputs), error, id])
         }
     }
 

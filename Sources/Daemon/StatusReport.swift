@@ -18,26 +18,26 @@ public enum StatusReport {
         let pipelines = try journal.pipelines()
         lines.append("pipelines: \(pipelines.count)")
         for p in pipelines {
-            lines.append("  \(p.name): " + (p.error.map { "INVALID — \($0)" } ?? "ok"))
+            lines.append("  \(p.name): " + (p.error.map { "INVALID — \(DisplayText.oneLine($0))" } ?? "ok"))
         }
         let counts = try journal.counts()
         lines.append("jobs: " + JobState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
         let jobs = try journal.jobs(in: [.running, .queued])
         for job in jobs where job.state == .running {
-            lines.append("  running  \(job.pipeline)/\(job.input)  \(Int((job.progress * 100).rounded()))%" +
-                         (job.note.map { "  \($0)" } ?? "") + "  attempt \(job.attempts)  job \(job.id.prefix(8))")
+            lines.append("  running  \(job.pipeline)/\(DisplayText.oneLine(job.input))  \(Int((job.progress * 100).rounded()))%" +
+                         (job.note.map { "  \(DisplayText.oneLine($0))" } ?? "") + "  attempt \(job.attempts)  job \(job.id.prefix(8))")
         }
         for job in jobs where job.state == .queued {
-            lines.append("  queued   \(job.pipeline)/\(job.input)" + (job.note.map { "  \($0)" } ?? "") + "  job \(job.id.prefix(8))")
+            lines.append("  queued   \(job.pipeline)/\(DisplayText.oneLine(job.input))" + (job.note.map { "  \(DisplayText.oneLine($0))" } ?? "") + "  job \(job.id.prefix(8))")
         }
         let finished = try journal.jobs(in: [.done, .failed]).sorted { ($0.finishedAt ?? $0.createdAt) > ($1.finishedAt ?? $1.createdAt) }
         if !finished.isEmpty { lines.append("recent:") }
         for job in finished.prefix(recent) {
             let took = zip(job.startedAt, job.finishedAt).map { String(format: "  %.1fs", $1.timeIntervalSince($0)) } ?? ""
             if job.state == .done {
-                lines.append("  done     \(job.pipeline)/\(job.input)\(took)  → \(job.outputs.joined(separator: ", "))")
+                lines.append("  done     \(job.pipeline)/\(DisplayText.oneLine(job.input))\(took)  → \(job.outputs.map(DisplayText.oneLine).joined(separator: ", "))")
             } else {
-                lines.append("  failed   \(job.pipeline)/\(job.input)\(took)  \(job.error ?? "")")
+                lines.append("  failed   \(job.pipeline)/\(DisplayText.oneLine(job.input))\(took)  \(DisplayText.oneLine(job.error ?? ""))")
             }
         }
         return lines.joined(separator: "\n")

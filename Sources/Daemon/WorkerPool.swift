@@ -1,24 +1,29 @@
 import Foundation
 
-/// A fixed number of threads taking job ids from a queue, so at most `count` jobs run at once.
-/// `@unchecked`: the queue, the set and `stopping` are guarded by `condition`; `threads` is filled in `init`.
+/// Threads taking job ids from a queue, so that at most `count` jobs run at once. A job that
+/// blocks waiting for something other jobs do not need (the training slot) lends its thread
+/// back (`lend`): a new thread takes the queue meanwhile, and the surplus thread retires when
+/// a job ends while more than `count` threads could take work.
+/// `@unchecked`: every property is guarded by `condition`.
 final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
+    private let count: Int
+    private let work: @Sendable (String) -> Void
     private var queue: [String] = []
     private var queued = Set<String>()
     private var stopping = false
     private var threads: [Thread] = []
+    /// Threads alive (`threads` keeps finished ones too), and how many of them are lent.
+    private var live = 0
+    private var lent = 0
 
     /// Starts `count` threads that call `work` for each submitted id.
     init(count: Int, work: @escaping @Sendable (String) -> Void) {
-        for n in 0..<max(1, count) {
-            let thread = Thread { [unowned self] in
-                while let id = self.next() { work(id) }
-            }
-            thread.name = "worker-\(n)"
-            threads.append(thread)
-        }
-        threads.forEach { $0.start() }
+        self.count = max(1, count)
+        self.work = work
+        condition.lock()
+        for _ in 0..<self.count { addThread() }
+        condition.unlock()
     }
 
     /// Queues `id` unless it is already waiting.
@@ -34,19 +39,57 @@ final class WorkerPool: @unchecked Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in self?.submit(id) }
     }
 
-    /// Takes no more work; returns once every thread finished its current job.
-    func stop() {
+    /// The calling job is about to block (waiting for the training slot): another thread takes
+    /// the queue meanwhile. Call `reclaim` when it runs again.
+    func lend() {
+        condition.lock(); defer { condition.unlock() }
+        lent += 1
+        if !stopping && live - lent < count { addThread() }
+    }
+
+    /// The job that lent its thread runs again; a surplus thread retires after its current job.
+    func reclaim() {
+        condition.lock(); defer { condition.unlock() }
+        lent -= 1
+    }
+
+    /// Takes no more work; returns once every thread finished its current job, or after
+    /// `timeout` seconds with `false` when some thread is still busy (stuck in a read, say).
+    @discardableResult
+    func stop(timeout: TimeInterval = .infinity) -> Bool {
         condition.lock()
         stopping = true
         condition.broadcast()
         condition.unlock()
-        while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.01) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while (condition.withLock { threads.contains { !$0.isFinished } }) {
+            if Date() >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return true
+    }
+
+    /// Under `condition`.
+    private func addThread() {
+        let thread = Thread { [unowned self] in
+            while let id = self.next() { self.work(id) }
+        }
+        thread.name = "worker-\(threads.count)"
+        threads.append(thread)
+        live += 1
+        thread.start()
     }
 
     private func next() -> String? {
         condition.lock(); defer { condition.unlock() }
-        while queue.isEmpty && !stopping { condition.wait() }
-        if stopping { return nil }
+        while true {
+            if stopping || live - lent > count {
+                live -= 1
+                return nil
+            }
+            if !queue.isEmpty { break }
+            condition.wait()
+        }
         let id = queue.removeFirst()
         queued.remove(id)
         return id

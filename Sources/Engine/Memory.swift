@@ -20,7 +20,9 @@ public enum Memory {
     /// mmap for blocks above 64 MiB. Measured on one training iteration at 186x248, nfc 128:
     /// 4.7 million minor page faults and 17 s of system time before, 0.56 million and 2.9 s
     /// after; peak memory unchanged (2.3 GB).
-    /// Process-wide: call it once at the start of a command that trains.
+    /// Process-wide, and set once: `singan` calls it first thing in `main`, before any other
+    /// thread exists, because glibc documents `mallopt` as MT-Unsafe (it once ran at every
+    /// training, while other workers allocated).
     public static func retainFreedBlocks() {
         #if os(Linux)
         _ = mallopt(M_MMAP_MAX, 0)

@@ -14,6 +14,12 @@ public struct ResizePlugin: TaskPlugin {
 
     public init() {}
 
+    /// The input and the result (at most `factor`² times as many pixels) decoded at once.
+    public static func peakMemory(_ request: TaskRequest, width: Int, height: Int) -> Int {
+        let factor = request.parameters.double("factor")
+        return MemoryEstimate.decoding(pixels: width * height) + MemoryEstimate.decoding(pixels: Int(Double(width * height) * factor * factor))
+    }
+
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
         guard let input = request.image else { throw TaskError("resize needs an input image") }
         let factor = request.parameters.double("factor")

@@ -20,6 +20,18 @@ public struct SuperResolutionPlugin: TaskPlugin {
     /// Without a model, the task first trains one on its image.
     public static let training = TrainingRule.withoutModel
 
+    /// Training (without a model) at the working size, then the finest generator over every
+    /// step up to the output: the last step, at the output's size, is the peak.
+    public static func peakMemory(_ request: TaskRequest, width: Int, height: Int) -> Int {
+        let factor = request.parameters.double("factor")
+        let config = SuperResolution.config(from: SinGANTask.config(request.parameters), factor: factor)
+        let output = SuperResolution.outputSize(of: ImageSize(height: height, width: width), factor: max(1, factor))
+        let training = request.model == nil ? MemoryEstimate.training(config, width: width, height: height) : 0
+        let upsampling = MemoryEstimate.generator(pixels: output.width * output.height, channels: config.maxChannels)
+            + MemoryEstimate.decoding(pixels: output.width * output.height)
+        return MemoryEstimate.decoding(pixels: width * height) + max(training, upsampling)
+    }
+
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {
         guard let imageURL = request.image else { throw TaskError("superres needs an input image") }
         let factor = request.parameters.double("factor")

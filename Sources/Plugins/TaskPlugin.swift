@@ -1,4 +1,5 @@
 import Foundation
+import SinGAN
 
 /// A task that turns input images (plus a model file and named side inputs) into output files.
 ///
@@ -27,6 +28,12 @@ public protocol TaskPlugin {
     /// `quantize`, `superres` without a model) say when.
     static var training: TrainingRule { get }
 
+    /// Bytes a run of `request` needs at its peak, estimated before it runs from the primary
+    /// image's size (0 x 0 without one); the daemon refuses a run over its memory budget.
+    /// Default: loading the image (`MemoryEstimate.decoding`), plus training at the preset's
+    /// working size when the run trains.
+    static func peakMemory(_ request: TaskRequest, width: Int, height: Int) -> Int
+
     init()
 
     /// Runs the task once. Throws `TaskError` (or any error whose description says why) on bad
@@ -40,6 +47,16 @@ extension TaskPlugin {
 
     /// Whether a run of `request` trains: it then takes one of the daemon's training slots.
     public static func trains(_ request: TaskRequest) -> Bool { training.applies(to: request) }
+
+    public static func peakMemory(_ request: TaskRequest, width: Int, height: Int) -> Int {
+        MemoryEstimate.decoding(pixels: width * height)
+            + (trains(request) ? MemoryEstimate.training(preset(request.parameters), width: width, height: height) : 0)
+    }
+
+    /// The `preset` parameter's configuration, the paper's for a task without one.
+    private static func preset(_ parameters: ParameterValues) -> TrainingConfig {
+        parameters.optionalString("preset").flatMap(TrainingConfig.preset(named:)) ?? .paper
+    }
 }
 
 /// Whether a task needs a kind of input.

@@ -24,6 +24,12 @@ public struct TrainPlugin: TaskPlugin {
 
     public init() {}
 
+    /// Loading the image, then training at the configured working size.
+    public static func peakMemory(_ request: TaskRequest, width: Int, height: Int) -> Int {
+        let config = (try? config(request.parameters)) ?? SinGANTask.config(request.parameters)
+        return MemoryEstimate.decoding(pixels: width * height) + MemoryEstimate.training(config, width: width, height: height)
+    }
+
     /// The training configuration the parameters describe.
     public static func config(_ p: ParameterValues) throws -> TrainingConfig {
         var c = SinGANTask.config(p)

@@ -99,7 +99,6 @@ public final class SinGANTrainer {
     /// Runs (or continues) training to the end and returns the model, which is also written to
     /// `checkpointPath` if set.
     public func train() throws -> SinGANModel {
-        Memory.retainFreedBlocks()
         let scaleCount = pyramid.reals.count
         if current == nil && model == nil {
             current = try startScale(0, after: nil)

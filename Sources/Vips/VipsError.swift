@@ -5,6 +5,11 @@ public enum VipsError: Error, CustomStringConvertible, Equatable {
     case fileNotFound(path: String)
     /// The file exists but holds no bytes.
     case emptyFile(path: String)
+    /// The path is a symbolic link (where links are refused), a FIFO, a device or a socket:
+    /// only regular files are read.
+    case notRegularFile(path: String, kind: String)
+    /// The file is longer than the caller allows (checked before reading).
+    case tooLarge(path: String, bytes: Int, limit: Int)
     /// No allowed loader (PNG, JPEG, WebP, TIFF, GIF) recognises the file.
     case unsupportedFormat(path: String, detail: String)
     /// The header declares a zero width or height.
@@ -28,6 +33,10 @@ public enum VipsError: Error, CustomStringConvertible, Equatable {
             return "\(path): no such file"
         case .emptyFile(let path):
             return "\(path): empty file (0 bytes)"
+        case .notRegularFile(let path, let kind):
+            return "\(path): \(kind), not a regular file; only regular files are read"
+        case .tooLarge(let path, let bytes, let limit):
+            return "\(path): \(bytes) bytes, over the limit of \(limit) bytes for an input"
         case .unsupportedFormat(let path, let detail):
             return "\(path): unsupported image format (\(detail)); expected PNG, JPEG, WebP, TIFF or GIF"
         case .zeroSized(let path, let reason):

@@ -8,29 +8,47 @@ extension VipsImage {
     /// Loaders this project accepts, by libvips nickname prefix.
     static let allowedLoaders = ["pngload", "jpegload", "webpload", "tiffload", "gifload"]
 
+    /// The largest file, in bytes, a load reads for a `maxPixels` limit: 10 bytes a pixel (16-bit
+    /// RGBA stored uncompressed is 8) plus 16 MiB of metadata, so 516 MB for the default 50
+    /// megapixels. Checked before a byte is read: a 10 GB sparse `.png` is refused at once.
+    public static func maxBytes(forPixels maxPixels: Int) -> Int {
+        16 << 20 + 10 * max(0, maxPixels)
+    }
+
     /// Loads and fully decodes a PNG, JPEG, WebP, TIFF or GIF file (first frame
-    /// of an animation, first page of a TIFF). The size is checked against
-    /// `maxPixels` from the header, before any pixel is decoded. Pixels keep
-    /// their stored bands and depth: see `normalizedSRGB()`.
-    public static func load(path: String, maxPixels: Int = defaultMaxPixels) throws -> VipsImage {
+    /// of an animation, first page of a TIFF). Only a regular file is read (a FIFO or a device
+    /// would block or never end), at most `maxBytes(forPixels: maxPixels)` long, through one
+    /// open descriptor; `followLinks: false` also refuses a symbolic link (`O_NOFOLLOW`). The
+    /// size is checked against `maxPixels` from the header, before any pixel is decoded. Pixels
+    /// keep their stored bands and depth: see `normalizedSRGB()`.
+    public static func load(path: String, maxPixels: Int = defaultMaxPixels, followLinks: Bool = true) throws -> VipsImage {
+        try withHeader(path: path, maxPixels: maxPixels, followLinks: followLinks) { header in
+            try decode(header, path: path, maxPixels: maxPixels)
+        }
+    }
+
+    /// The width and height of the image file at `path`, from its header alone (nothing is
+    /// decoded), with the same checks as `load`.
+    public static func headerSize(path: String, maxPixels: Int = defaultMaxPixels) throws -> (width: Int, height: Int) {
+        try withHeader(path: path, maxPixels: maxPixels, followLinks: true) { ($0.width, $0.height) }
+    }
+
+    /// Opens the file's header through one checked descriptor and passes it to `body`, while
+    /// the descriptor and its source are alive (libvips reads pixels from them lazily).
+    private static func withHeader<T>(path: String, maxPixels: Int, followLinks: Bool, _ body: (VipsImage) throws -> T) throws -> T {
         try VipsRuntime.initialize()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw VipsError.fileNotFound(path: path)
+        let fd = try InputFile.open(path, maxBytes: maxBytes(forPixels: maxPixels), followLinks: followLinks)
+        defer { close(fd) }
+        guard let source = cvips_source_for_descriptor(fd) else {
+            throw VipsError.corrupt(path: path, reason: VipsRuntime.takeError())
         }
-        if isDirectory.boolValue {
-            throw VipsError.unsupportedFormat(path: path, detail: "a directory")
-        }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        if (attributes?[.size] as? NSNumber)?.intValue == 0 {
-            throw VipsError.emptyFile(path: path)
-        }
-        try checkLoader(cvips_loader_for_file(path), path: path)
+        defer { cvips_source_free(source) }
+        try checkLoader(cvips_loader_for_source(source), path: path)
         var header: UnsafeMutablePointer<_VipsImage>?
-        guard cvips_open_file(path, &header) == 0, let opened = header else {
+        guard cvips_open_source(source, &header) == 0, let opened = header else {
             throw headerError(path: path, reason: VipsRuntime.takeError())
         }
-        return try decode(VipsImage(owning: opened), path: path, maxPixels: maxPixels)
+        return try body(VipsImage(owning: opened))
     }
 
     /// Loads and fully decodes an encoded image held in memory, with the same

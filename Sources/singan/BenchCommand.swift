@@ -41,7 +41,6 @@ struct BenchCommand: ParsableCommand {
             print(runConvBenchmark(height: height, width: width, channels: nfc, iters: iters, warmup: warmup, threads: threads))
             return
         }
-        Memory.retainFreedBlocks()
         let bench = TrainingBench(height: height, width: width, channels: nfc)
         for _ in 0..<warmup { try bench.iteration() }
         var times: [Double] = []

@@ -12,8 +12,8 @@ struct DaemonCommand: ParsableCommand {
         discussion: """
             ROOT/pipelines/NAME.yaml watches ROOT/inbox/NAME/, writes to ROOT/outbox/NAME/ and moves \
             each input to ROOT/done/NAME/ or ROOT/failed/NAME/ (with NAME.error.txt). Pipeline files \
-            are reloaded when edited. SIGTERM or SIGINT stops cleanly (exit 0): running jobs are \
-            cancelled (training checkpoints) and resume at the next start. Finished jobs are dropped \
+            are reloaded when edited. SIGTERM or SIGINT stops cleanly (exit 0) within --shutdown-timeout \
+            seconds: running jobs are cancelled (training checkpoints) and resume at the next start. Finished jobs are dropped \
             from the journal after --keep-days or beyond the --keep-jobs most recent. See docs/PIPELINES.md.
             """)
 
@@ -35,6 +35,12 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Most finished jobs kept in the journal (the most recent).")
     var keepJobs: Int = 10_000
 
+    @Option(help: "Seconds a stop waits for running jobs; jobs still running then are re-queued and the daemon exits.")
+    var shutdownTimeout: Double = 30
+
+    @Option(help: "Megabytes one task run may need at its peak (estimated before it runs; a job over it fails with the reason). Default: three quarters of the machine's memory.")
+    var memoryBudgetMb: Int?
+
     /// For tests: every task run first waits this long, so a test can stop or kill the daemon
     /// while a job is surely running.
     @Option(help: .hidden)
@@ -46,6 +52,8 @@ struct DaemonCommand: ParsableCommand {
         guard loadedModels >= 1 else { throw ValidationError("--loaded-models must be at least 1") }
         guard keepDays >= 0, keepDays.isFinite else { throw ValidationError("--keep-days must be a number of days, 0 or more") }
         guard keepJobs >= 0 else { throw ValidationError("--keep-jobs must be 0 or more") }
+        guard shutdownTimeout >= 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be 0 or more seconds") }
+        if let memoryBudgetMb, memoryBudgetMb < 1 { throw ValidationError("--memory-budget-mb must be at least 1") }
         guard stepDelayMs >= 0, stepDelayMs.isFinite else { throw ValidationError("--step-delay-ms must be 0 or more") }
     }
 
@@ -58,6 +66,8 @@ struct DaemonCommand: ParsableCommand {
         options.journalRetention = keepDays * 86_400
         options.journalMaxFinished = keepJobs
         options.stepDelay = stepDelayMs / 1000
+        options.shutdownTimeout = shutdownTimeout
+        if let memoryBudgetMb { options.memoryBudget = memoryBudgetMb << 20 }
         do {
             try Daemon(options: options, logger: Logger(label: "singan.daemon")).run()
         } catch let error as DaemonError {

@@ -58,10 +58,10 @@ struct RunCommand: ParsableCommand {
                 let outputs = try executor.run(parsed, on: JobInput(image: image, sideFiles: sideFiles, workDirectory: work,
                                                                      outputDirectory: outputURL),
                                                cancellation: CancellationToken())
-                print("ok      \(path) → " + outputs.map(\.path).joined(separator: ", "))
+                print("ok      \(DisplayText.oneLine(path)) → " + outputs.map { DisplayText.oneLine($0.path) }.joined(separator: ", "))
             } catch {
-                print("FAILED  \(path): \(error)")
-                failures.append((path, "\(error)"))
+                print("FAILED  \(DisplayText.oneLine(path)): \(DisplayText.oneLine("\(error)"))")
+                failures.append((DisplayText.oneLine(path), "\(error)"))
             }
         }
         print("\(inputs.count - failures.count) of \(inputs.count) succeeded" +

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 
 @main
 struct Singan: ParsableCommand {
@@ -13,4 +14,11 @@ struct Singan: ParsableCommand {
             TasksCommand.self, RunCommand.self, DaemonCommand.self, StatusCommand.self,
             BenchCommand.self,
         ])
+
+    /// Sets the allocation policy (`Memory.retainFreedBlocks`) before any thread exists, then
+    /// runs the command: glibc's `mallopt` must not run while other threads allocate.
+    static func main() {
+        Memory.retainFreedBlocks()
+        main(nil)
+    }
 }

@@ -73,11 +73,11 @@ final class DaemonHarness {
         }
     }
 
-    /// Starts `singan daemon --root ROOT`; `stepDelayMs` slows every task run (test hook).
-    func start(stepDelayMs: Int = 0, workers: Int = 2) throws {
+    /// Starts `singan daemon --root ROOT ARGUMENTS`; `stepDelayMs` slows every task run (test hook).
+    func start(stepDelayMs: Int = 0, workers: Int = 2, arguments: [String] = []) throws {
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["daemon", "--root", root.path, "--workers", "\(workers)", "--step-delay-ms", "\(stepDelayMs)"]
+        process.arguments = ["daemon", "--root", root.path, "--workers", "\(workers)", "--step-delay-ms", "\(stepDelayMs)"] + arguments
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardError = handle

@@ -118,6 +118,48 @@ final class PipelineParserTests: XCTestCase {
                        "3:11: step 2: task 'resize' consumes the previous step's images, but the previous step produces none; set `input`")
     }
 
+    func testFoldersAreComparedAfterNormalisation() throws {
+        let steps = "steps:\n  - task: resize\n"
+        XCTAssertEqual(error("inbox: \".\"\n" + steps), "1:8: inbox \".\" is the root itself; name a folder inside it, e.g. \"inbox/NAME\"")
+        XCTAssertEqual(error("failed: ./.\n" + steps), "1:9: failed \"./.\" is the root itself; name a folder inside it, e.g. \"failed/NAME\"")
+        XCTAssertEqual(error("done: ./processing/x\n" + steps), "1:7: done \"./processing/x\" would be in the daemon's own processing; choose another folder")
+        XCTAssertEqual(error("outbox: journal.sqlite-wal\n" + steps),
+                       "1:9: outbox \"journal.sqlite-wal\" would be in the daemon's own journal.sqlite-wal; choose another folder")
+        XCTAssertEqual(error("inbox: inbox/loop\noutbox: ./inbox/loop\n" + steps),
+                       "2:9: inbox, outbox, done and failed must be four different folders")
+        XCTAssertEqual(error("inbox: inbox/loop\noutbox: inbox/loop/out\n" + steps),
+                       "2:9: outbox \"inbox/loop/out\" lies inside inbox \"inbox/loop\"; no folder of a pipeline may be inside another")
+        XCTAssertEqual(error("done: drop\ninbox: drop/in\n" + steps),
+                       "1:7: done \"drop\" holds inbox \"drop/in\"; no folder of a pipeline may be inside another")
+        XCTAssertEqual(try parse("inbox: ./drop/./here\n" + steps).folders.inbox, "drop/here")
+    }
+
+    func testDeepNestingAndLargeFilesAreRefusedBeforeParsing() throws {
+        // 5000 `[` overflowed the YAML parser's stack (exit 139) before the limit.
+        XCTAssertEqual(error("steps: " + String(repeating: "[", count: 5000) + "\n"),
+                       "1:71: nesting deeper than 64 levels; a pipeline needs a handful")
+        XCTAssertEqual(error("steps:\n" + String(repeating: "- ", count: 100) + "x\n"),
+                       "2:129: nesting deeper than 64 levels; a pipeline needs a handful")
+        let indented = (0..<80).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n")
+        XCTAssertEqual(error(indented + "\n"), "65:65: nesting deeper than 64 levels; a pipeline needs a handful")
+        XCTAssertEqual(error("description: \"" + String(repeating: "x", count: 70_000) + "\"\n"),
+                       "0:0: 70016 bytes, over the limit of 65536 bytes for a pipeline file")
+        // Brackets in quotes, comments and block scalars are text, not nesting.
+        let text = String(repeating: "[", count: 100)
+        XCTAssertNoThrow(try parse("description: \"\(text)\" # \(text)\nsteps:\n  - task: resize # \(text)\n"))
+        XCTAssertNoThrow(try parse("description: |\n  \(text)\n  '\(text)\nsteps:\n  - {task: resize, params: {factor: 2}}\n"))
+
+        // A file that is not a regular file is refused without reading it.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pipes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("fifo.yaml")
+        XCTAssertEqual(mkfifo(fifo.path, 0o644), 0)
+        XCTAssertThrowsError(try parser.parse(fileAt: fifo)) { error in
+            XCTAssertEqual("\(error)", "\(fifo.path): cannot read the file: it is a FIFO (named pipe), not a regular file")
+        }
+    }
+
     func testExamplePipelinesParse() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../pipelines").standardizedFileURL
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }.sorted()

@@ -19,14 +19,19 @@ int cvips_init(int threads);
  * line, then both cleared. The caller frees the result with g_free. */
 char *cvips_take_error(void);
 
-/* Nickname of the loader libvips would pick ("pngload", "jpegload_buffer",
- * ...), or NULL when no loader recognises the file or bytes. */
-const char *cvips_loader_for_file(const char *path);
+/* A source reading the open file `fd` (dup()ed: the caller closes its own);
+ * NULL on failure. Free it with cvips_source_free. */
+VipsSource *cvips_source_for_descriptor(int fd);
+void cvips_source_free(VipsSource *source);
+
+/* Nickname of the loader libvips would pick ("pngload_source",
+ * "jpegload_buffer", ...), or NULL when no loader recognises the bytes. */
+const char *cvips_loader_for_source(VipsSource *source);
 const char *cvips_loader_for_buffer(const void *data, size_t length);
 
 /* Open the header only (pixels decode lazily); decoding fails on any
  * libvips error or warning of the loader, so truncated files are errors. */
-int cvips_open_file(const char *path, VipsImage **out);
+int cvips_open_source(VipsSource *source, VipsImage **out);
 /* `data` must stay alive until the image has been decoded. */
 int cvips_open_buffer(const void *data, size_t length, VipsImage **out);
 
