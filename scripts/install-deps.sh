@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages singan-swift builds against, and only those
 # that are missing, so running it again changes nothing. Swift itself is
-# expected on the machine (see scripts/swift-path.sh).
+# expected on the machine (see scripts/swift-path.sh). PostgreSQL's server is
+# for the tests that need one, which start a throw-away cluster of their own
+# (scripts/postgres.sh); nothing here starts or configures a server.
 set -euo pipefail
 
-packages=(libvips-dev libopenblas-dev libinotifytools0-dev)
+packages=(libvips-dev libopenblas-dev libinotifytools0-dev postgresql)
 
 missing=()
 for package in "${packages[@]}"; do
