@@ -156,8 +156,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Full size (250 px, min 25, factor 0.75, as `paper`) in minutes instead of hours. What
     /// differs from the paper, and why (docs/FAST-PRESET.md has the measurements):
-    /// - width 32 at every scale (64 at the finer scales cost about 5x the time per iteration;
-    ///   on balloons its patch SWD, 0.16-0.20 over two seeds, did not separate from 32's 0.19);
+    /// - width 32 at every scale (64 at the finer scales costs about 3x the time per iteration,
+    ///   182-195 ms against 52-62 ms on a 64 px window; on balloons its patch SWD, 0.16 and 0.20
+    ///   with two seeds, did not separate from 32's 0.19);
     /// - the four coarsest scales, if their longer side is at most 80 px (they set the layout),
     ///   train 2000 iterations of 1 critic and 1 generator step; the finer scales 600
     ///   iterations of 1 + 1 steps;
