@@ -47,14 +47,7 @@ struct PatchSampleCommand: ParsableCommand {
     @Option(help: "Seed of the noise, 0...2147483647.")
     var seed: UInt64 = 0
 
-    @Option(help: "png, jpg or webp.")
-    var format: String = "png"
-
-    func validate() throws {
-        guard ["png", "jpg", "webp"].contains(format) else {
-            throw ValidationError("--format \(format): must be png, jpg or webp")
-        }
-    }
+    @OptionGroup var format: SampleFormatOption
 
     func run() throws {
         let parameters: [String: ParameterValue] = [
@@ -71,7 +64,7 @@ struct PatchSampleCommand: ParsableCommand {
         try invocation.run(destination: { _ in
             let number = String(repeating: "0", count: max(0, digits - String(index).count)) + String(index)
             index += 1
-            return (output as NSString).appendingPathComponent("patch_sample_\(number).\(format)")
+            return (output as NSString).appendingPathComponent("patch_sample_\(number).\(format.format)")
         }, summary: { paths in "wrote \(paths.count) samples to \(output)" })
     }
 }

@@ -34,6 +34,19 @@ struct MaskedInjectionOptions: ParsableArguments {
     }
 }
 
+/// `--format` of the commands that write numbered samples into a folder (`sample`,
+/// `patch-sample`).
+struct SampleFormatOption: ParsableArguments {
+    @Option(help: "png, jpg or webp.")
+    var format: String = "png"
+
+    func validate() throws {
+        guard ["png", "jpg", "webp"].contains(format) else {
+            throw ValidationError("--format \(format): must be png, jpg or webp")
+        }
+    }
+}
+
 /// `--preset` and `--iters` of the commands that may train (`superres` without a model, `paint
 /// --quantize`), as `singan train` takes them.
 struct TrainingOptions: ParsableArguments {
