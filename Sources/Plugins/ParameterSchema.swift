@@ -120,13 +120,17 @@ public struct Parameter: Sendable {
         return typed
     }
 
+    /// The range as `singan tasks` and messages write it ("1...8", "0.1...10.0"), if there is one.
+    public var rangeText: String? { range.map { Self.text($0, isInteger: type == .int) } }
+
+    static func text(_ range: ClosedRange<Double>, isInteger: Bool) -> String {
+        isInteger ? "\(Int(range.lowerBound))...\(Int(range.upperBound))" : "\(range.lowerBound)...\(range.upperBound)"
+    }
+
     /// "name: integer in 1...8, default 4 — description", one line for `singan tasks`.
     public var usage: String {
         var line = "\(name): \(type)"
-        if let range {
-            line += type == .int ? " in \(Int(range.lowerBound))...\(Int(range.upperBound))"
-                                 : " in \(range.lowerBound)...\(range.upperBound)"
-        }
+        if let rangeText { line += " in \(rangeText)" }
         if isRequired { line += ", required" } else if let defaultValue { line += ", default \(defaultValue)" } else { line += ", optional" }
         return line + " — " + summary
     }
@@ -181,8 +185,7 @@ public enum ParameterError: Error, Equatable, CustomStringConvertible {
         case let .wrongType(name, expected, got):
             return "parameter '\(name)' must be a \(expected), got \(got)"
         case let .outOfRange(name, value, range, isInteger):
-            let bounds = isInteger ? "\(Int(range.lowerBound))...\(Int(range.upperBound))" : "\(range.lowerBound)...\(range.upperBound)"
-            return "parameter '\(name)' must be in \(bounds), got \(value)"
+            return "parameter '\(name)' must be in \(Parameter.text(range, isInteger: isInteger)), got \(value)"
         case let .notAChoice(name, value, choices):
             return "parameter '\(name)' must be one of \(choices.joined(separator: ", ")), got \"\(value)\""
         }

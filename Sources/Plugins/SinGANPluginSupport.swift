@@ -73,7 +73,7 @@ enum SinGANTask {
 
     /// The `iterations` parameter of tasks that train.
     static let iterationsParameter = Parameter.int("iterations", range: 1...100_000,
-                                                   "iterations per scale (default: the preset's)")
+                                                   "iterations per scale (default: the preset's; with fast, of the finer scales, the coarse ones keeping their proportion)")
 
     /// The preset named by the `preset` parameter, with `iterations` applied if given.
     static func config(_ parameters: ParameterValues) -> TrainingConfig {
@@ -82,34 +82,51 @@ enum SinGANTask {
         return c
     }
 
-    /// Trains a model on `image` with `config`, checkpointing in `context.checkpointDirectory`
-    /// under `checkpointName` and resuming from a checkpoint left there by an interrupted run of
-    /// the same configuration. Progress goes to the context; cancellation writes a checkpoint and
-    /// throws `TaskCancelled`.
+    /// Trains a model on `image` with `config`, checkpointing as `context.checkpointPolicy` says
+    /// (by default under `checkpointName` in `context.checkpointDirectory`, resuming from a
+    /// checkpoint left there by an interrupted run of the same configuration). Progress goes to the
+    /// context; cancellation writes a checkpoint and throws `TaskCancelled`. Errors are the
+    /// library's (they name the file they concern), wrapped in a `TaskError` naming `task`.
     static func train(image: URL, config: TrainingConfig, context: TaskContext, checkpointName: String,
                       task: String) throws -> SinGANModel {
-        let checkpoint = context.checkpointDirectory.appendingPathComponent(checkpointName).path
+        let policy = context.checkpointPolicy
+        let checkpoint = policy.file ?? context.checkpointDirectory.appendingPathComponent(checkpointName).path
+        // The image as its runner named it (relative for the command line), so that messages
+        // name the file as the user typed it.
+        let imagePath = image.relativePath
         // The position reached, logged when the run stops (where it checkpointed) and when a
         // resumed run takes its first step (where it continues): the two lines match.
         var position: Logger.Metadata?
         do {
-            try config.validate()
-            let pyramid = try ImagePyramid(imageAt: image.path, config: config)
             let trainer: SinGANTrainer
-            if FileManager.default.fileExists(atPath: checkpoint),
-               let resumed = try? SinGANTrainer(resumingFrom: checkpoint, pyramid: pyramid), resumed.config == config {
-                trainer = resumed
-            } else if FileManager.default.fileExists(atPath: checkpoint),
-                      let finished = try? SinGANModel.load(from: checkpoint), finished.config == config,
-                      finished.sizes == pyramid.geometry.sizes,
-                      zip(finished.scales, pyramid.reals).allSatisfy({ $0.real.scalars == $1.scalars }) {
-                // An earlier run finished but stopped before handing its model over.
-                return finished
-            } else {
-                try? FileManager.default.removeItem(atPath: checkpoint)
-                trainer = try SinGANTrainer(pyramid: pyramid, config: config)
+            switch policy.start {
+            case .resume(let check):
+                let resumed = try SinGANTrainer.configuration(ofCheckpointAt: checkpoint)
+                try check(resumed)
+                trainer = try SinGANTrainer(resumingFrom: checkpoint, pyramid: try ImagePyramid(imageAt: imagePath, config: resumed))
+            case .new:
+                try config.validate()
+                trainer = try SinGANTrainer(pyramid: try ImagePyramid(imageAt: imagePath, config: config), config: config)
                 trainer.checkpointPath = checkpoint
+            case .resumeMatching:
+                try config.validate()
+                let pyramid = try ImagePyramid(imageAt: imagePath, config: config)
+                if FileManager.default.fileExists(atPath: checkpoint),
+                   let resumed = try? SinGANTrainer(resumingFrom: checkpoint, pyramid: pyramid), resumed.config == config {
+                    trainer = resumed
+                } else if FileManager.default.fileExists(atPath: checkpoint),
+                          let finished = try? SinGANModel.load(from: checkpoint), finished.config == config,
+                          finished.sizes == pyramid.geometry.sizes,
+                          zip(finished.scales, pyramid.reals).allSatisfy({ $0.real.scalars == $1.scalars }) {
+                    // An earlier run finished but stopped before handing its model over.
+                    return finished
+                } else {
+                    try? FileManager.default.removeItem(atPath: checkpoint)
+                    trainer = try SinGANTrainer(pyramid: pyramid, config: config)
+                    trainer.checkpointPath = checkpoint
+                }
             }
+            policy.willTrain(trainer)
             trainer.shouldStop = { context.cancellation.isCancelled }
             var resumeToLog = trainer.resumed
             trainer.progress = { p in
@@ -134,7 +151,7 @@ enum SinGANTask {
         } catch let error as TaskError {
             throw error
         } catch {
-            throw TaskError(task: task, context: "training on \(image.lastPathComponent)", underlying: error)
+            throw TaskError(task: task, underlying: error)
         }
     }
 

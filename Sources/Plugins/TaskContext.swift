@@ -2,7 +2,9 @@ import Foundation
 import Logging
 
 /// What the runner lends a task for one run: where to write, how to report progress, when to stop.
-/// `@unchecked`: `issued` is guarded by `lock`; the rest is constant (`onProgress` must be thread-safe).
+/// `@unchecked`: `issued` is guarded by `lock`; the rest is constant (`onProgress` and the
+/// checkpoint policy's closures are called only from the thread that runs the task, or must be
+/// thread-safe).
 public final class TaskContext: @unchecked Sendable {
     /// An empty-at-start folder for this run's outputs (on the same file system as the outbox).
     public let workDirectory: URL
@@ -15,6 +17,9 @@ public final class TaskContext: @unchecked Sendable {
     public let maxPixels: Int
     /// Models loaded from files, shared across jobs.
     public let models: LoadedModelCache
+    /// Where a training task keeps its checkpoint and whether it continues one (default: the
+    /// daemon's jobs', a file in `checkpointDirectory`, continued when its configuration matches).
+    public let checkpointPolicy: CheckpointPolicy
     /// Where a task logs notable events of a run (e.g. `train.resumed`); the daemon's job log.
     public let logger: Logger
     private let onProgress: (TaskProgress) -> Void
@@ -23,6 +28,7 @@ public final class TaskContext: @unchecked Sendable {
 
     public init(workDirectory: URL, checkpointDirectory: URL, cancellation: CancellationToken = CancellationToken(),
                 maxPixels: Int = 50_000_000, models: LoadedModelCache = LoadedModelCache(),
+                checkpointPolicy: CheckpointPolicy = CheckpointPolicy(),
                 logger: Logger = Logger(label: "singan.task", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onProgress: @escaping (TaskProgress) -> Void = { _ in }) {
         self.workDirectory = workDirectory
@@ -30,6 +36,7 @@ public final class TaskContext: @unchecked Sendable {
         self.cancellation = cancellation
         self.maxPixels = maxPixels
         self.models = models
+        self.checkpointPolicy = checkpointPolicy
         self.logger = logger
         self.onProgress = onProgress
     }

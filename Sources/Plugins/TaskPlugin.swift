@@ -93,7 +93,8 @@ public struct TaskInputs: Sendable {
 }
 
 /// The inputs of one run. Paths are files that exist and were checked to be loadable images
-/// (model files excepted) no larger than `TaskContext.maxPixels`.
+/// (model files excepted) no larger than `TaskContext.maxPixels`; only `singan train` leaves its
+/// image to the `train` task, whose training reports an unusable one.
 public struct TaskRequest {
     /// The primary image, present when `inputs.image` is not `.none` (and given, if `.optional`).
     public var image: URL?

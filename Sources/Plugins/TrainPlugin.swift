@@ -1,8 +1,10 @@
 import Foundation
 import SinGAN
 
-/// Trains a SinGAN model on the input image (the `model: {train: ...}` of pipelines). The run
-/// checkpoints into the context's checkpoint folder and resumes from it after an interruption.
+/// Trains a SinGAN model on the input image (`singan train`, and the `model: {train: ...}` of
+/// pipelines). The run checkpoints as the context's `CheckpointPolicy` says: the daemon's jobs
+/// into the context's checkpoint folder, resuming from it after an interruption; `singan train`
+/// into the model file it writes.
 public struct TrainPlugin: TaskPlugin {
     public static let name = "train"
     public static let summary = "Train a SinGAN model on the image."
@@ -17,7 +19,7 @@ public struct TrainPlugin: TaskPlugin {
         .double("reconstruction_weight", range: 0...1_000_000, "weight alpha of the reconstruction loss (default 10)"),
         .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation)"),
         .choice("z_star", ["fixed", "redrawn"], default: "redrawn", "scale 0's reconstruction noise: redrawn every iteration (authors' release, default) or fixed (the paper's text)"),
-        .int("seed", default: 0, range: 0...Int(Int32.max), "seed of the training run"),
+        .int("seed", default: 0, range: 0...Int(Int32.max), "seed of the run's random generator (networks and noise; every preset's is 0)"),
     ])
     public static let inputs = TaskInputs(image: .required)
     public static let isTraining = true
@@ -30,20 +32,58 @@ public struct TrainPlugin: TaskPlugin {
         return MemoryEstimate.decoding(pixels: width * height) + MemoryEstimate.training(config, width: width, height: height)
     }
 
-    /// The training configuration the parameters describe.
+    /// The training configuration the parameters describe: the preset, with every other
+    /// parameter applied.
     public static func config(_ p: ParameterValues) throws -> TrainingConfig {
-        var c = SinGANTask.config(p)
+        var c = TrainingConfig.preset(named: p.string("preset")) ?? .paper
+        apply(p, to: &c)
+        do { try c.validate() } catch { throw TaskError(task: name, underlying: error) }
+        return c
+    }
+
+    /// The parameters of `given` (as given, without defaults) that contradict `c`, the
+    /// configuration a checkpoint was started with, in the schema's order, each with the value `c`
+    /// holds. `preset` is not compared: a configuration does not record the preset it came from.
+    public static func conflicts(_ given: [String: ParameterValue], with c: TrainingConfig) throws
+        -> [(parameter: String, checkpointValue: String)] {
+        try parameters.parameters.compactMap { p in
+            guard p.name != "preset", let raw = given[p.name] else { return nil }
+            var changed = c
+            apply(ParameterValues([p.name: try p.validate(raw)]), to: &changed)
+            return changed == c ? nil : (p.name, value(of: p.name, in: c))
+        }
+    }
+
+    /// Sets the fields of `c` that the parameters present in `p` describe (all but `preset`,
+    /// which chose `c`).
+    private static func apply(_ p: ParameterValues, to c: inout TrainingConfig) {
+        if let v = p.optionalInt("iterations") { c.setIterations(v) }
         if let v = p.optionalInt("max_size") { c.maxSize = v }
         if let v = p.optionalInt("min_size") { c.minSize = v }
         if let v = p.optionalDouble("scale_factor") { c.scaleFactor = v }
         if let v = p.optionalInt("channels") { c.baseChannels = v }
         if let v = p.optionalInt("max_channels") { c.maxChannels = v }
         if let v = p.optionalDouble("reconstruction_weight") { c.reconstructionWeight = Float(v) }
-        c.noisePadding = p.bool("noise_padding")
-        c.zStarMode = ZStarMode(rawValue: p.string("z_star")) ?? .redrawn
-        c.seed = UInt64(p.int("seed"))
-        do { try c.validate() } catch { throw TaskError(task: name, underlying: error) }
-        return c
+        if case .bool(let v)? = p["noise_padding"] { c.noisePadding = v }
+        if let v = p.optionalString("z_star").flatMap(ZStarMode.init(rawValue:)) { c.zStarMode = v }
+        if let v = p.optionalInt("seed") { c.seed = UInt64(v) }
+    }
+
+    /// What `c` holds for the parameter `name`.
+    private static func value(of name: String, in c: TrainingConfig) -> String {
+        switch name {
+        case "iterations": return "\(c.iterations)"
+        case "max_size": return "\(c.maxSize)"
+        case "min_size": return "\(c.minSize)"
+        case "scale_factor": return "\(c.scaleFactor)"
+        case "channels": return "\(c.baseChannels)"
+        case "max_channels": return "\(c.maxChannels)"
+        case "reconstruction_weight": return "\(c.reconstructionWeight)"
+        case "noise_padding": return "\(c.noisePadding)"
+        case "z_star": return c.zStarMode.rawValue
+        case "seed": return "\(c.seed)"
+        default: preconditionFailure("the train parameter '\(name)' sets no configuration field")
+        }
     }
 
     public func run(_ request: TaskRequest, context: TaskContext) throws -> [TaskArtifact] {

@@ -182,17 +182,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         return c
     }
 
-    /// Named presets, for the command line and pipelines.
-    public static let presetNames = ["paper", "fast", "quick"]
+    /// The named presets, for the command line and pipelines, in the order they are listed.
+    public static let presets: [(name: String, config: TrainingConfig)] = [("paper", .paper), ("fast", .fast), ("quick", .quick)]
 
-    /// Named presets, for the command line.
+    /// The presets' names.
+    public static var presetNames: [String] { presets.map(\.name) }
+
+    /// The preset called `name`, if there is one.
     public static func preset(named name: String) -> TrainingConfig? {
-        switch name {
-        case "paper": return .paper
-        case "fast": return .fast
-        case "quick": return .quick
-        default: return nil
-        }
+        presets.first { $0.name == name }?.config
     }
 
     /// The width (channels) of scale n: `min(base * 2^floor(n/4), max)`.

@@ -16,25 +16,39 @@ struct TaskInvocation {
     /// or can be created) and created (`mkdir -p`) once the task succeeded, so a failed run
     /// creates nothing.
     var outputFolder: String?
+    /// Whether `image` is checked to be a usable image before the task runs (`singan train`
+    /// leaves that to training, whose message names the file as typed).
+    var checksImage = true
+    /// When stderr is not a terminal: seconds between progress lines.
+    var logInterval: Double = 5
+    /// Where a training task checkpoints (default: the run's temporary folder, lost with it).
+    var checkpointPolicy = CheckpointPolicy()
+    /// Said after "stopped by SIGINT" when a signal stopped the task (where its progress is).
+    var stopNote: String?
 
     /// Runs the task; `destination(artifact)` says where each output goes (nil: not written),
     /// called once per output in the plugin's order. Prints `TASK -> PATH` for each output
-    /// written, or the one line `summary(paths)` when given.
-    func run(destination: (TaskArtifact) throws -> String?, summary: (([String]) -> String)? = nil) throws {
+    /// written, or the one line `summary(paths)` when given. `prepare` runs first: its checks
+    /// fail like the task.
+    func run(prepare: () throws -> Void = {}, destination: (TaskArtifact) throws -> String?,
+             summary: (([String]) throws -> String)? = nil) throws {
         // Ctrl-C or SIGTERM cancels the task at its next safe point (training checkpoints).
         let cancellation = CancellationToken()
         let signals = StopSignals { _ in cancellation.cancel() }
         do {
+            try prepare()
             let paths = try execute(destination: destination, cancellation: cancellation)
             if let summary {
-                print(summary(paths))
+                print(try summary(paths))
             } else {
                 for path in paths { print("\(task) -> \(path)") }
             }
-        } catch let error as TaskCancelled {
+        } catch is TaskCancelled {
             ProgressPrinter.clearLine()
-            FileHandle.standardError.write(Data("singan \(task): \(error)\n".utf8))
-            throw ExitCode(128 + (signals.received ?? SIGINT))
+            let signal = signals.received ?? SIGINT
+            let note = stopNote.map { "; \($0)" } ?? ""
+            FileHandle.standardError.write(Data("singan \(task): stopped by \(StopSignals.name(signal))\(note)\n".utf8))
+            throw ExitCode(128 + signal)
         } catch {
             ProgressPrinter.clearLine()
             // Plugin messages may name their task ("harmonize: ..."); say it once.
@@ -50,7 +64,7 @@ struct TaskInvocation {
         }
         let values = try plugin.parameters.validate(parameters)
         var request = TaskRequest(parameters: values)
-        request.image = try image.map { try checkedImage($0, role: "image") }
+        request.image = try image.map { checksImage ? try checkedImage($0, role: "image") : URL(fileURLWithPath: $0) }
         request.model = try model.map { try checkedFile($0, role: "model") }
         for (name, path) in sideInputs { request.sideInputs[name] = try checkedImage(path, role: name) }
         if let outputFolder { try OutputPaths.requireCreatableFolder(outputFolder) }
@@ -59,9 +73,10 @@ struct TaskInvocation {
         let work = fm.temporaryDirectory.appendingPathComponent("singan-\(task)-\(UUID().uuidString.lowercased())")
         try fm.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: work) }
-        let progress = ProgressPrinter(task: task)
+        let progress = ProgressPrinter(task: task, logInterval: logInterval)
         let context = TaskContext(workDirectory: work, checkpointDirectory: work.appendingPathComponent("checkpoints"),
-                                  cancellation: cancellation, onProgress: { progress.show($0) })
+                                  cancellation: cancellation, checkpointPolicy: checkpointPolicy,
+                                  onProgress: { progress.show($0) })
         try fm.createDirectory(at: context.checkpointDirectory, withIntermediateDirectories: true)
         let artifacts = try plugin.init().run(request, context: context)
         progress.finish()

@@ -50,10 +50,10 @@ struct SampleFormatOption: ParsableArguments {
 /// `--preset` and `--iters` of the commands that may train (`superres` without a model, `paint
 /// --quantize`), as `singan train` takes them.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Training preset: paper (the published settings) or quick.")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "preset"))
     var preset: String = "paper"
 
-    @Option(name: .customLong("iters"), help: "Training iterations per scale (default: the preset's).")
+    @Option(name: .customLong("iters"), help: ArgumentHelp(TrainPlugin.self, parameter: "iterations"))
     var iterations: Int?
 
     /// The `preset` and `iterations` task parameters.
@@ -61,5 +61,15 @@ struct TrainingOptions: ParsableArguments {
         var values: [String: ParameterValue] = ["preset": .string(preset)]
         if let iterations { values["iterations"] = .int(iterations) }
         return values
+    }
+}
+
+extension ArgumentHelp {
+    /// The help of the option that gives `task`'s parameter `name`: the parameter's description
+    /// in the task's schema (the one description of the option) and its range.
+    init(_ task: any TaskPlugin.Type, parameter name: String) {
+        guard let parameter = task.parameters[name] else { preconditionFailure("the \(task.name) task has no parameter '\(name)'") }
+        let summary = parameter.summary.prefix(1).uppercased() + parameter.summary.dropFirst()
+        self.init(summary + (parameter.rangeText.map { "; \($0)" } ?? "") + ".")
     }
 }

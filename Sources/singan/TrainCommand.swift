@@ -4,7 +4,8 @@ import Foundation
 import Plugins
 import SinGAN
 
-/// `singan train IMAGE -o MODEL`: trains a SinGAN on one image.
+/// `singan train IMAGE -o MODEL`: trains a SinGAN on one image, by the `train` task plugin (the
+/// one pipelines use), checkpointing into MODEL.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -17,13 +18,16 @@ struct TrainCommand: ParsableCommand {
             windows, a bank of 16 \
             random inputs, a lazy gradient penalty; --iters sets the finer scales' count and keeps \
             the proportion) and `quick` (max size 64, min size 20, width 32 at every scale, 150 \
-            iterations per scale: for demos and tests). Options override the preset.
+            iterations per scale: for demos and tests). Options override the preset; they are the \
+            train task's parameters (`singan tasks`), with the same ranges.
 
             MODEL is rewritten atomically after every scale and every 100 iterations; it holds a \
-            resumable checkpoint until training ends, then the finished model. Ctrl-C or SIGTERM \
-            writes a checkpoint and exits with 130 or 143; `--resume` continues from MODEL and \
-            gives the same model, bit for bit, as an uninterrupted run. Without `--resume` an \
-            existing MODEL is overwritten. Other failures exit with 1.
+            resumable checkpoint until training ends, then the finished model. Its folder must \
+            exist. Ctrl-C or SIGTERM writes a checkpoint and exits with 130 or 143; `--resume` \
+            continues from MODEL with the settings it was started with (options given must agree \
+            with them) and gives the same model, bit for bit, as an uninterrupted run. Without \
+            `--resume` an existing MODEL is overwritten once training starts. Other failures exit \
+            with 1.
             """)
 
     @Argument(help: "The training image (PNG, JPEG, WebP, TIFF or GIF). Alpha is flattened onto white.")
@@ -32,38 +36,38 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The model file to write (safetensors layout).")
     var output: String
 
-    @Option(help: "paper (the published settings, hours at 250 px), fast (250 px in minutes) or quick (a 64 px demo).")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "preset"))
     var preset: String = "paper"
 
-    @Option(help: "Longer side of the working image, in pixels.")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "max_size"))
     var maxSize: Int?
 
-    @Option(help: "Shorter side of the coarsest scale, in pixels.")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "min_size"))
     var minSize: Int?
 
-    @Option(help: "Initial pyramid factor, in (0, 1).")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "scale_factor"))
     var scaleFactor: Double?
 
-    @Option(help: "Width (channels) of scales 0-3; doubles every 4 scales up to --max-channels.")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "channels"))
     var channels: Int?
 
-    @Option(help: "Upper bound of the width.")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "max_channels"))
     var maxChannels: Int?
 
-    @Option(name: .customLong("iters"), help: "Iterations per scale (with fast: of the finer scales; the coarse ones keep their proportion).")
+    @Option(name: .customLong("iters"), help: ArgumentHelp(TrainPlugin.self, parameter: "iterations"))
     var iterations: Int?
 
-    @Option(help: "Seed of the run's random generator.")
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "seed"))
     var seed: UInt64?
 
-    @Option(name: .customLong("z-star"), help: "Scale 0's reconstruction noise: redrawn (every iteration, as the authors' release; default) or fixed (the paper's text).")
+    @Option(name: .customLong("z-star"), help: ArgumentHelp(TrainPlugin.self, parameter: "z_star"))
     var zStar: ZStarMode?
 
-    @Flag(help: "Draw noise at the padded size instead of zero-padding it (for animation models).")
+    @Flag(help: ArgumentHelp(TrainPlugin.self, parameter: "noise_padding"))
     var noisePadding = false
 
-    @Option(help: "Weight alpha of the reconstruction loss (default 10; 100 for super-resolution).")
-    var reconstructionWeight: Float?
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "reconstruction_weight"))
+    var reconstructionWeight: Double?
 
     @Option(help: "Write a JSON report (per scale: size, width, noise amplitude, seconds, final losses).")
     var report: String?
@@ -74,111 +78,89 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "When stderr is not a terminal: seconds between progress log lines (0: every iteration).")
     var logInterval: Double = 5
 
+    /// The train task's parameters the options give (the task's defaults fill in the rest).
+    private var parameters: [String: ParameterValue] {
+        var p: [String: ParameterValue] = ["preset": .string(preset)]
+        if let iterations { p["iterations"] = .int(iterations) }
+        if let maxSize { p["max_size"] = .int(maxSize) }
+        if let minSize { p["min_size"] = .int(minSize) }
+        if let scaleFactor { p["scale_factor"] = .double(scaleFactor) }
+        if let channels { p["channels"] = .int(channels) }
+        if let maxChannels { p["max_channels"] = .int(maxChannels) }
+        if let reconstructionWeight { p["reconstruction_weight"] = .double(reconstructionWeight) }
+        if noisePadding { p["noise_padding"] = .bool(true) }
+        if let zStar { p["z_star"] = .string(zStar.rawValue) }
+        // Out of Int's range is out of the parameter's too: the task refuses it by name.
+        if let seed { p["seed"] = .int(Int(clamping: seed)) }
+        return p
+    }
+
     func run() throws {
-        let stop = StopSignals()
         let started = Date()
-        do {
+        let resuming = resume && FileManager.default.fileExists(atPath: output)
+        let parameters = parameters
+        var trainer: SinGANTrainer?
+        var invocation = TaskInvocation(task: TrainPlugin.name, image: image, parameters: parameters)
+        // Training reports an unusable image itself, naming the file as it was typed.
+        invocation.checksImage = false
+        invocation.logInterval = logInterval
+        invocation.stopNote = "progress saved in \(output), continue with --resume"
+        invocation.checkpointPolicy = CheckpointPolicy(
+            start: resuming ? .resume(check: { try checkAgreement(of: parameters, with: $0) }) : .new,
+            file: output,
+            willTrain: { ready in
+                trainer = ready
+                if ready.resumed { Self.say("resuming \(output)") }
+                // A process killed while writing MODEL left its hidden temporary; this run owns MODEL now.
+                for file in AtomicFile.removeTemporaries(of: output) { Self.say("removed \(file), left by an interrupted write") }
+            })
+        try invocation.run(prepare: {
             guard logInterval >= 0, logInterval.isFinite else {
                 throw SinGANError.invalidConfiguration(parameter: "log-interval", reason: "must be 0 or more seconds, got \(logInterval)")
             }
             // Checked before any work: an unwritable model or report path must not cost a whole run.
             try OutputPaths.requireWritableFolder(for: output)
             if let report { try OutputPaths.requireWritableFolder(for: report) }
-            let trainer = try makeTrainer()
-            // A process killed while writing MODEL left its hidden temporary; this run owns MODEL now.
-            for file in AtomicFile.removeTemporaries(of: output) {
-                FileHandle.standardError.write(Data("singan train: removed \(file), left by an interrupted write\n".utf8))
-            }
-            let printer = ProgressPrinter(task: "train", logInterval: logInterval)
-            trainer.progress = { printer.show($0) }
-            trainer.shouldStop = { stop.received != nil }
-            let model = try trainer.train()
-            printer.finish()
-            let seconds = Date().timeIntervalSince(started)
-            print("trained \(model.count) scales (\(model.sizes.last!) px) in \(formatDuration(seconds)) -> \(output)")
-            if let report {
-                let r = TrainingReport(image: image, model: output, inputSize: model.geometry.input,
-                                       config: model.config, scales: trainer.log.scales,
-                                       totalSeconds: trainer.log.scales.reduce(0) { $0 + $1.seconds },
-                                       resumed: trainer.resumed)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                do {
-                    try AtomicFile.write(try encoder.encode(r), to: report)
-                } catch AtomicFileError.writeFailed(_, let reason) {
-                    throw SinGANError.writeFailed(path: report, reason: reason)
-                }
-            }
-        } catch SinGANError.cancelled(let checkpoint) {
-            ProgressPrinter.clearLine()
-            let signal = stop.received ?? SIGINT
-            FileHandle.standardError.write(Data("singan train: stopped by \(StopSignals.name(signal)); progress saved in \(checkpoint ?? output), continue with --resume\n".utf8))
-            throw ExitCode(128 + signal)
-        } catch {
-            ProgressPrinter.clearLine()
-            FileHandle.standardError.write(Data("singan train: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
-    }
-
-    /// A trainer for a new run, or for the run in MODEL with `--resume`.
-    private func makeTrainer() throws -> SinGANTrainer {
-        if resume && FileManager.default.fileExists(atPath: output) {
-            let config = try SinGANTrainer.configuration(ofCheckpointAt: output)
-            try checkOverrides(against: config)
-            let trainer = try SinGANTrainer(resumingFrom: output, pyramid: try ImagePyramid(imageAt: image, config: config))
-            FileHandle.standardError.write(Data("singan train: resuming \(output)\n".utf8))
-            return trainer
-        }
-        if resume {
-            FileHandle.standardError.write(Data("singan train: \(output) does not exist yet, starting a new run\n".utf8))
-        }
-        let config = try makeConfig()
-        let trainer = try SinGANTrainer(pyramid: try ImagePyramid(imageAt: image, config: config), config: config)
-        trainer.checkpointPath = output
-        return trainer
-    }
-
-    /// The preset with the options applied.
-    private func makeConfig() throws -> TrainingConfig {
-        guard var c = TrainingConfig.preset(named: preset) else {
-            throw SinGANError.invalidConfiguration(parameter: "preset", reason: "'\(preset)' is not one of \(TrainingConfig.presetNames.joined(separator: ", "))")
-        }
-        if let maxSize { c.maxSize = maxSize }
-        if let minSize { c.minSize = minSize }
-        if let scaleFactor { c.scaleFactor = scaleFactor }
-        if let channels { c.baseChannels = channels }
-        if let maxChannels { c.maxChannels = maxChannels }
-        if let iterations { c.setIterations(iterations) }
-        if let seed { c.seed = seed }
-        if let zStar { c.zStarMode = zStar }
-        if noisePadding { c.noisePadding = true }
-        if let reconstructionWeight { c.reconstructionWeight = reconstructionWeight }
-        try c.validate()
-        return c
+            if resume && !resuming { Self.say("\(output) does not exist yet, starting a new run") }
+        }, destination: { _ in
+            // The trainer wrote the finished model into MODEL, its checkpoint file.
+            nil
+        }, summary: { _ in
+            guard let trainer else { preconditionFailure("the train task returned without training") }
+            if let report { try write(report, of: trainer) }
+            let sizes = trainer.pyramid.geometry.sizes
+            return "trained \(sizes.count) scales (\(sizes.last!) px) in \(formatDuration(Date().timeIntervalSince(started))) -> \(output)"
+        })
     }
 
     /// With `--resume` the checkpoint's configuration rules; options given must agree with it.
-    private func checkOverrides(against c: TrainingConfig) throws {
-        var given = try makeConfig()
-        given.seed = seed ?? c.seed
-        var differences: [String] = []
-        if maxSize != nil && given.maxSize != c.maxSize { differences.append("max-size \(c.maxSize)") }
-        if minSize != nil && given.minSize != c.minSize { differences.append("min-size \(c.minSize)") }
-        if scaleFactor != nil && given.scaleFactor != c.scaleFactor { differences.append("scale-factor \(c.scaleFactor)") }
-        if iterations != nil && given.iterations != c.iterations { differences.append("iters \(c.iterations)") }
-        if channels != nil && given.baseChannels != c.baseChannels { differences.append("channels \(c.baseChannels)") }
-        if maxChannels != nil && given.maxChannels != c.maxChannels { differences.append("max-channels \(c.maxChannels)") }
-        if seed != nil && given.seed != c.seed { differences.append("seed \(c.seed)") }
-        if zStar != nil && given.zStarMode != c.zStarMode { differences.append("z-star \(c.zStarMode.rawValue)") }
-        if noisePadding && !c.noisePadding { differences.append("no noise padding") }
-        if reconstructionWeight != nil && given.reconstructionWeight != c.reconstructionWeight {
-            differences.append("reconstruction-weight \(c.reconstructionWeight)")
+    private func checkAgreement(of parameters: [String: ParameterValue], with c: TrainingConfig) throws {
+        let conflicts = try TrainPlugin.conflicts(parameters, with: c)
+        guard !conflicts.isEmpty else { return }
+        let options = conflicts.map { conflict in
+            let option = conflict.parameter == "iterations" ? "iters" : conflict.parameter.replacingOccurrences(of: "_", with: "-")
+            return "--\(option) \(conflict.checkpointValue)"
         }
-        if !differences.isEmpty {
-            throw SinGANError.resumeMismatch(path: output,
-                reason: "the checkpoint was started with \(differences.joined(separator: ", ")); drop those options or start anew without --resume")
+        throw SinGANError.resumeMismatch(path: output,
+            reason: "the checkpoint was started with \(options.joined(separator: ", ")); drop those options or start anew without --resume")
+    }
+
+    /// The `--report` JSON: the trainer's per-scale log, and whether this run resumed another.
+    private func write(_ report: String, of trainer: SinGANTrainer) throws {
+        let r = TrainingReport(image: image, model: output, inputSize: trainer.pyramid.geometry.input,
+                               config: trainer.config, scales: trainer.log.scales,
+                               totalSeconds: trainer.log.scales.reduce(0) { $0 + $1.seconds }, resumed: trainer.resumed)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            try AtomicFile.write(try encoder.encode(r), to: report)
+        } catch AtomicFileError.writeFailed(_, let reason) {
+            throw SinGANError.writeFailed(path: report, reason: reason)
         }
+    }
+
+    private static func say(_ line: String) {
+        FileHandle.standardError.write(Data("singan train: \(line)\n".utf8))
     }
 }
 
