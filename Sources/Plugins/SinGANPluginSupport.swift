@@ -91,9 +91,10 @@ enum SinGANTask {
                       task: String) throws -> SinGANModel {
         let policy = context.checkpointPolicy
         let checkpoint = policy.file ?? context.checkpointDirectory.appendingPathComponent(checkpointName).path
-        // The image as its runner named it (relative for the command line), so that messages
-        // name the file as the user typed it.
-        let imagePath = image.relativePath
+        // The image as its runner named it, so that training's messages name the file as the user
+        // typed it: relative to the working directory if the runner made it so (`singan train`),
+        // else the full path.
+        let imagePath = URL(fileURLWithPath: image.relativePath).path == image.path ? image.relativePath : image.path
         // The position reached, logged when the run stops (where it checkpointed) and when a
         // resumed run takes its first step (where it continues): the two lines match.
         var position: Logger.Metadata?
