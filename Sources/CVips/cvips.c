@@ -10,9 +10,18 @@ static GMutex warning_lock;
 static GString *warnings = NULL;
 enum { WARNINGS_MAX = 1024 };
 
+/* Tiles a loader failed to decode. libvips 8.14 reports such a failure only
+ * as the warning "error in tile X x Y" and the copy into memory succeeds,
+ * with black where the pixels were missing: libpng's "Not enough image data"
+ * under fail_on=error, for one (a PNG whose IDAT is empty or cut short).
+ * Counted apart from the text, which any cvips_take_error clears. */
+static gint tile_errors = 0;
+
 static void capture_warning(const gchar *domain, GLogLevelFlags level,
                             const gchar *message, gpointer user_data) {
     (void) domain; (void) level; (void) user_data;
+    if (g_str_has_prefix(message, "error in tile"))
+        g_atomic_int_inc(&tile_errors);
     g_mutex_lock(&warning_lock);
     if (!warnings)
         warnings = g_string_new(NULL);
@@ -104,7 +113,13 @@ int cvips_open_buffer(const void *data, size_t length, VipsImage **out) {
 }
 
 int cvips_decode(VipsImage *in, VipsImage **out) {
+    int before = g_atomic_int_get(&tile_errors);
     *out = vips_image_copy_memory(in);
+    if (*out && g_atomic_int_get(&tile_errors) != before) {
+        g_object_unref(*out);
+        *out = NULL;
+        vips_error("decode", "%s", "some pixels could not be decoded");
+    }
     return *out ? 0 : -1;
 }
 

@@ -8,6 +8,12 @@ extension VipsImage {
     /// Loaders this project accepts, by libvips nickname prefix.
     static let allowedLoaders = ["pngload", "jpegload", "webpload", "tiffload", "gifload"]
 
+    /// Held through each load, header to last pixel: libvips reports some decoding failures
+    /// only as process-wide warnings (a PNG without its pixel data, see `cvips_decode`), which
+    /// can be told apart only while one load runs at a time. Loads are short next to the work
+    /// done on the pixels, so the daemon's workers seldom wait here.
+    private static let loads = NSLock()
+
     /// The largest file, in bytes, a load reads for a `maxPixels` limit: 10 bytes a pixel (16-bit
     /// RGBA stored uncompressed is 8) plus 16 MiB of metadata, so 516 MB for the default 50
     /// megapixels. Checked before a byte is read: a 10 GB sparse `.png` is refused at once.
@@ -16,7 +22,8 @@ extension VipsImage {
     }
 
     /// Loads and fully decodes a PNG, JPEG, WebP, TIFF or GIF file (first frame
-    /// of an animation, first page of a TIFF). Only a regular file is read (a FIFO or a device
+    /// of an animation, first page of a TIFF); a file whose pixel data is missing or cut short
+    /// is refused (`corrupt`), even where libvips only warns. Only a regular file is read (a FIFO or a device
     /// would block or never end), at most `maxBytes(forPixels: maxPixels)` long, through one
     /// open descriptor; `followLinks: false` also refuses a symbolic link (`O_NOFOLLOW`). The
     /// size is checked against `maxPixels` from the header, before any pixel is decoded. Pixels
@@ -37,6 +44,8 @@ extension VipsImage {
     /// the descriptor and its source are alive (libvips reads pixels from them lazily).
     private static func withHeader<T>(path: String, maxPixels: Int, followLinks: Bool, _ body: (VipsImage) throws -> T) throws -> T {
         try VipsRuntime.initialize()
+        loads.lock()
+        defer { loads.unlock() }
         let fd = try InputFile.open(path, maxBytes: maxBytes(forPixels: maxPixels), followLinks: followLinks)
         defer { close(fd) }
         guard let source = cvips_source_for_descriptor(fd) else {
@@ -59,6 +68,8 @@ extension VipsImage {
         if data.isEmpty {
             throw VipsError.emptyFile(path: name)
         }
+        loads.lock()
+        defer { loads.unlock() }
         return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> VipsImage in
             let base = bytes.baseAddress!
             try checkLoader(cvips_loader_for_buffer(base, bytes.count), path: name)

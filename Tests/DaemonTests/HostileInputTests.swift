@@ -66,6 +66,43 @@ final class HostileInputTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
     }
 
+    /// A PNG claiming 1000000 x 1 RGB pixels: signature, IHDR, an IDAT holding one byte of the
+    /// 3000001 its rows need, IEND. libpng only warns ("Not enough image data"); `info` printed
+    /// the size and exited 0 although the README promises exit 1 for a truncated file.
+    static let pixelDataCutShort = Data([
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A,
+        0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x0F, 0x42, 0x40, 0x00, 0x00, 0x00, 0x01,
+        0x08, 0x02, 0x00, 0x00, 0x00, 0x1D, 0xBF, 0x00, 0x1F,
+        0x00, 0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00,
+        0x00, 0x01, 0x00, 0x01, 0xF7, 0x8D, 0x01, 0x51,
+        0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ])
+
+    func testAPNGWithoutItsPixelDataIsRefusedByInfoRunAndTheDaemon() throws {
+        let d = try DaemonHarness(pipelines: ["half": DaemonProcessTests.halve])
+        let file = d.url("wide.png")
+        try Self.pixelDataCutShort.write(to: file)
+        let info = try DaemonHarness.execute(["info", file.path])
+        XCTAssertEqual(info.status, 1, info.output)
+        XCTAssertEqual(info.output, "")
+        XCTAssertTrue(info.errors.hasPrefix("singan info: \(file.path): truncated or corrupt image ("), info.errors)
+        let run = try DaemonHarness.execute(["run", d.url("pipelines/half.yaml").path, file.path, "-o", d.url("out").path])
+        XCTAssertEqual(run.status, 1, run.output)
+        XCTAssertTrue(run.output.contains("FAILED  \(file.path): "), run.output)
+        XCTAssertTrue(run.output.contains("\(file.path): truncated or corrupt image ("), run.output)
+        XCTAssertEqual(d.files("out"), [])
+
+        try d.start()
+        try FileManager.default.createDirectory(at: d.url("inbox/half"), withIntermediateDirectories: true)
+        XCTAssertEqual(rename(file.path, d.url("inbox/half/wide.png").path), 0)
+        try d.waitFor("refused") { d.files("failed/half") == ["wide.png", "wide.png.error.txt"] && d.processing.isEmpty }
+        let reason = try String(contentsOf: d.url("failed/half/wide.png.error.txt"), encoding: .utf8)
+        XCTAssertTrue(reason.contains("wide.png: truncated or corrupt image ("), reason)
+        XCTAssertEqual(d.files("outbox/half"), [])
+        XCTAssertEqual(try Data(contentsOf: d.url("failed/half/wide.png")), Self.pixelDataCutShort, "the input kept as it was")
+        XCTAssertEqual(d.signal(SIGTERM), 0)
+    }
+
     func testADeeplyNestedPipelineIsRefusedWithItsPositionAndTheLastGoodVersionKept() throws {
         let d = try DaemonHarness(pipelines: ["p": DaemonProcessTests.halve])
         try d.start()

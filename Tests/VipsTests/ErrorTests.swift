@@ -24,6 +24,27 @@ final class ErrorTests: XCTestCase {
         try expectCorrupt("cut") { try VipsImage.load(data: full.prefix(full.count / 2), name: "cut") }
     }
 
+    func testAPNGWithoutItsPixelDataIsRefused() throws {
+        // libpng only warns ("Not enough image data") and libvips decoded such a file to black
+        // with a warning ("error in tile 0 x 0"): the command line printed its size and exited 0.
+        let folder = try temporaryFolder(self)
+        for hasData in [true, false] {
+            let bytes = pngHeader(width: 1_000_000, height: 1, idat: hasData)
+            let path = folder + "/wide-\(hasData ? "cut" : "no")-idat.png"
+            try bytes.write(to: URL(fileURLWithPath: path))
+            if hasData {  // without any IDAT the header is refused already ("IEND: out of place")
+                XCTAssertEqual(try VipsImage.headerSize(path: path).width, 1_000_000, "the header alone is fine")
+            }
+            try expectCorrupt(path) { try VipsImage.load(path: path) }
+            try expectCorrupt("bytes") { try VipsImage.load(data: bytes, name: "bytes") }
+        }
+        // The check does not refuse a good file of the same shape.
+        let good = folder + "/wide.png"
+        try VipsImage.fromPlanarFloats([Float](repeating: 0.5, count: 3 * 1_000_000), width: 1_000_000, height: 1, channels: 3)
+            .save(to: good)
+        XCTAssertEqual(try VipsImage.load(path: good).width, 1_000_000)
+    }
+
     func testCorruptData() throws {
         var bytes = try Data(contentsOf: URL(fileURLWithPath: fixture("small.jpg")))
         // Keep the JPEG header, scramble the entropy-coded data after it.

@@ -43,8 +43,9 @@ func assertThrows<T>(_ expected: VipsError, file: StaticString = #filePath, line
 }
 
 /// A well-formed PNG claiming `width` x `height` RGB pixels whose pixel data
-/// stops after one byte: its header reads fine, decoding it fails.
-func pngHeader(width: UInt32, height: UInt32) -> Data {
+/// stops after one byte (or, with `idat: false`, has no IDAT chunk at all):
+/// its header reads fine, decoding it fails.
+func pngHeader(width: UInt32, height: UInt32, idat hasData: Bool = true) -> Data {
     func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
         let typed = Array(type.utf8) + body
         return bigEndian(UInt32(body.count)) + typed + bigEndian(crc32(typed))
@@ -53,7 +54,7 @@ func pngHeader(width: UInt32, height: UInt32) -> Data {
     // zlib stream with one stored block holding the single byte 0, and its Adler-32.
     let idat: [UInt8] = [0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00] + bigEndian(0x0001_0001)
     return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-                + chunk("IHDR", ihdr) + chunk("IDAT", idat) + chunk("IEND", []))
+                + chunk("IHDR", ihdr) + (hasData ? chunk("IDAT", idat) : []) + chunk("IEND", []))
 }
 
 private func bigEndian(_ value: UInt32) -> [UInt8] {

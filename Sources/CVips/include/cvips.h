@@ -35,7 +35,10 @@ int cvips_open_source(VipsSource *source, VipsImage **out);
 /* `data` must stay alive until the image has been decoded. */
 int cvips_open_buffer(const void *data, size_t length, VipsImage **out);
 
-/* Decode every pixel into memory now, so that load errors surface here. */
+/* Decode every pixel into memory now, so that load errors surface here:
+ * also a tile the loader failed to decode, which libvips only warns about
+ * ("error in tile"). A failure of another load running meanwhile would count
+ * too: callers serialise loads (VipsImage.load). */
 int cvips_decode(VipsImage *in, VipsImage **out);
 
 /* "vips-loader" metadata, or NULL. Owned by the image. */
