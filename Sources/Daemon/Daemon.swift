@@ -110,7 +110,7 @@ public final class Daemon: @unchecked Sendable {
             for file in pipelineFiles() { load(file, scan: false) }
         }
         removeStaleTemporaries()
-        try custody.recover(pipelines: control.sync { pipelines })
+        let unfinished = try custody.recover(pipelines: control.sync { pipelines })
         prune()
         let pruner = DispatchSource.makeTimerSource(queue: control)
         pruner.schedule(deadline: .now() + options.journalPruneInterval, repeating: options.journalPruneInterval)
@@ -121,6 +121,11 @@ public final class Daemon: @unchecked Sendable {
         executor.gate.onWait = { [weak pool] waiting in if waiting { pool?.lend() } else { pool?.reclaim() } }
         control.sync { self.pool = pool }
         for job in try journal.jobs(in: [.queued]) { pool.submit(job.id) }
+        for step in unfinished {
+            retryLater(step.id, job: step.id, input: step.input, doing: "recovering the job", error: step.error) { daemon in
+                if try step.retry() { daemon.pool?.submit(step.id) }
+            }
+        }
         watcher.start()
         control.sync { for pipeline in pipelines.values.sorted(by: { $0.name < $1.name }) { scan(pipeline) } }
         logger.info("daemon.started", metadata: ["root": "\(root.path)", "pipelines": "\(control.sync { pipelines.count })",
@@ -302,19 +307,41 @@ public final class Daemon: @unchecked Sendable {
     private func accept(_ name: String, into pipeline: Pipeline) {
         guard !InboxRules.isIgnored(name), let inbox = try? folder(pipeline.folders.inbox) else { return }
         let source = inbox.appendingPathComponent(name)
+        let key = source.path  // counts the file's failed tries, before it has a job id
         // lstat: a symbolic link is judged as a link, never by what it points to. An empty regular
         // file is typically `touch`ed or created before being written: wait for the close after
         // its content (an empty file is no image anyway). Anything that is not a regular file (a
         // link, a FIFO, a device) becomes a job that fails with the reason, without being read.
         var info = stat()
         guard lstat(source.path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR,
-              info.st_mode & S_IFMT != S_IFREG || info.st_size > 0 else { return }
+              info.st_mode & S_IFMT != S_IFREG || info.st_size > 0 else { clearFailures(key); return }
         arrived[inbox.path, default: []].insert(name)
         if pipeline.isSideFile(name) { return }
 
-        guard let id = custody.accept(source, pipeline: pipeline.name) else { return }
-        arrived[inbox.path]?.remove(name)
-        pool?.submit(id)
+        do {
+            let accepted = try custody.accept(source, pipeline: pipeline.name)
+            clearFailures(key)
+            guard let id = accepted else { return }
+            arrived[inbox.path]?.remove(name)
+            pool?.submit(id)
+        } catch JobCustody.AcceptError.notJournaled(let id, let error) {
+            clearFailures(key)
+            arrived[inbox.path]?.remove(name)
+            retryLater(id, job: id, input: name, doing: "journaling the accepted job (its input waits in \(JobCustody.directory(pipeline: pipeline.name, id: id)))",
+                       error: error) { daemon in
+                try daemon.custody.journalAccepted(id: id, pipeline: pipeline.name, input: name)
+                daemon.logger.info("job.accepted", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(name)"])
+                daemon.pool?.submit(id)
+            }
+        } catch {
+            // Still in the inbox: accepted again after the back-off, if its pipeline still takes it.
+            retryLater(key, job: nil, input: name, doing: "accepting the file (it waits in the inbox)", error: error) { daemon in
+                daemon.control.async {
+                    guard !daemon.isStopping, let current = daemon.pipelines[pipeline.name] else { return }
+                    daemon.accept(name, into: current)
+                }
+            }
+        }
     }
 
     /// Runs one queued job on a worker thread.
@@ -327,10 +354,12 @@ public final class Daemon: @unchecked Sendable {
         guard !isStopping else { return }
         let job: JobRecord
         do {
-            guard let found = try journal.job(id), found.state == .queued else { return }
+            // A queued job with a journaled outcome is being finished (by a retry, else by the
+            // next start's recovery): it does not run again.
+            guard let found = try journal.job(id), found.state == .queued, found.outcome == nil else { return }
             job = found
         } catch {
-            retryLater(id, input: nil, doing: "reading the job from the journal", error: error) { $0.pool?.submit(id) }
+            retryLater(id, job: id, input: nil, doing: "reading the job from the journal", error: error) { $0.pool?.submit(id) }
             return
         }
         guard let pipeline = control.sync(execute: { pipelines[job.pipeline] }) else {
@@ -352,8 +381,8 @@ public final class Daemon: @unchecked Sendable {
                 }
                 pool?.submit(id, after: 0.25)
             } else {
-                custody.finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
-                               error: "side file \(missing.joined(separator: ", ")) did not arrive within \(String(format: "%g", pipeline.sideFileTimeout)) s", since: job.createdAt)
+                finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                       error: "side file \(missing.joined(separator: ", ")) did not arrive within \(String(format: "%g", pipeline.sideFileTimeout)) s", since: job.createdAt)
             }
             return
         }
@@ -362,8 +391,8 @@ public final class Daemon: @unchecked Sendable {
         let files = [job.input] + pipeline.sideFiles.map { $0.render(["stem": stem]) }
         for name in files {
             guard let kind = InputFile.problem(at: jobFolder.appendingPathComponent(name).path) else { continue }
-            custody.finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
-                           error: "\(name) is \(kind), not a regular file; only regular files are processed", since: job.createdAt)
+            finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                   error: "\(name) is \(kind), not a regular file; only regular files are processed", since: job.createdAt)
             return
         }
 
@@ -372,7 +401,7 @@ public final class Daemon: @unchecked Sendable {
             guard let started = try journal.start(id) else { return }
             running = started
         } catch {
-            retryLater(id, input: job.input, doing: "starting the job (journal write)", error: error) { $0.pool?.submit(id) }
+            retryLater(id, job: id, input: job.input, doing: "starting the job (journal write)", error: error) { $0.pool?.submit(id) }
             return
         }
         let started = Date()
@@ -396,8 +425,7 @@ public final class Daemon: @unchecked Sendable {
             let outputs = try executor.run(pipeline, on: input, cancellation: token, jobLogger: jobLogger) { [weak self] fraction, note in
                 self?.report(id, fraction, note)
             }
-            custody.finish(running, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
-            clearFailures(id)
+            finish(running, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
         } catch let error where error is TaskCancelled || token.isCancelled {
             do {
                 try journal.requeue(id, countAttempt: false, note: "stopped by the daemon; resumes at the next start")
@@ -409,13 +437,12 @@ public final class Daemon: @unchecked Sendable {
                                                    "duration": "\(JobExecutor.seconds(since: started))"])
         } catch where DiskSpace.isFull(error) {
             // Not the input's fault: run it again once there is room, without using up an attempt.
-            retryLater(id, input: job.input, doing: "running the job", error: error) { daemon in
+            retryLater(id, job: id, input: job.input, doing: "running the job", error: error) { daemon in
                 try daemon.journal.requeue(id, countAttempt: false, note: nil)
                 daemon.pool?.submit(id)
             }
         } catch {
-            custody.finish(running, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
-            clearFailures(id)
+            finish(running, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
         }
     }
 
@@ -465,34 +492,51 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// After a bookkeeping step of job `id` failed (a journal write or a file move, typically on
-    /// a full disk): logs it, notes in the journal why the job waits (if the journal takes the
-    /// note), and calls `retry` after a back-off of 0.5 s doubling to 30 s; a `retry` that
-    /// throws waits again. Nothing is retried once the daemon stops: the next start's recovery
-    /// takes over.
-    private func retryLater(_ id: String, input: String?, doing what: String, error: Error,
+    /// After a bookkeeping step failed (a journal write or a file move, typically on a full
+    /// disk): logs it, notes in the journal why job `id` waits (when it has one and the journal
+    /// takes the note), and calls `retry` after a back-off of 0.5 s doubling to 30 s; a `retry`
+    /// that throws waits again. `key` counts the consecutive failures: the job's id, or the path
+    /// of an inbox file not yet accepted. Nothing is retried once the daemon stops: the next
+    /// start's recovery (or scan of the inboxes) takes over.
+    private func retryLater(_ key: String, job id: String?, input: String?, doing what: String, error: Error,
                             _ retry: @escaping @Sendable (Daemon) throws -> Void) {
         lock.lock()
-        let tries = failedTries[id, default: 0] + 1
-        failedTries[id] = tries
+        let tries = failedTries[key, default: 0] + 1
+        failedTries[key] = tries
         lock.unlock()
         let delay = DiskSpace.backoff(afterFailures: tries)
         let reason = "\(what) failed (\(error)); retrying in \(String(format: "%g", delay)) s"
-        var metadata: Logger.Metadata = ["job": "\(id)", "error": "\(reason)", "tries": "\(tries)"]
+        var metadata: Logger.Metadata = ["error": "\(reason)", "tries": "\(tries)"]
+        if let id { metadata["job"] = "\(id)" }
         if let input { metadata["input"] = "\(input)" }
         logger.error("job.waiting", metadata: metadata)
-        note(id, 0, "waiting: \(reason)")
+        if let id { note(id, 0, "waiting: \(reason)") }
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in
             guard let self, !self.isStopping else { return }
             do { try retry(self) } catch {
-                self.retryLater(id, input: input, doing: what, error: error, retry)
+                self.retryLater(key, job: id, input: input, doing: what, error: error, retry)
             }
         }
     }
 
-    /// A job's bookkeeping succeeded: the next failure starts the back-off again.
-    private func clearFailures(_ id: String) {
-        lock.lock(); failedTries[id] = nil; progressFailed.remove(id); lock.unlock()
+    /// A job's (or inbox file's) bookkeeping succeeded: the next failure starts the back-off again.
+    private func clearFailures(_ key: String) {
+        lock.lock(); failedTries[key] = nil; progressFailed.remove(key); lock.unlock()
+    }
+
+    /// Ends a job through `custody`. A failed step (a journal write or a file move: a full disk)
+    /// is retried with back-off, each try carrying on from what the journal holds, until it
+    /// succeeds or the daemon stops (the next start's recovery then finishes the job).
+    private func finish(_ job: JobRecord, pipeline: Pipeline, outcome: JobState, outputs: [URL], error: String?, since: Date) {
+        do {
+            try custody.finish(job, pipeline: pipeline, outcome: outcome, outputs: outputs, error: error, since: since)
+            clearFailures(job.id)
+        } catch let failure {
+            retryLater(job.id, job: job.id, input: job.input, doing: "finishing the job (\(outcome.rawValue))", error: failure) { daemon in
+                try daemon.custody.finish(job, pipeline: pipeline, outcome: outcome, outputs: outputs, error: error, since: since)
+                daemon.clearFailures(job.id)
+            }
+        }
     }
 
     // MARK: Housekeeping

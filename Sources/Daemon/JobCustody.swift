@@ -19,6 +19,9 @@ import Logging
 ///    whose input already reached its destination gets its side files moved and is marked; the
 ///    folder of a finished job is removed.
 /// `recover` is idempotent: a crash during recovery is repaired by the next one.
+/// A step that fails without a crash (a full disk) throws and loses nothing: `accept` leaves the
+/// file in its inbox or in its job folder (`AcceptError`), and `finish` called again carries on
+/// from what the journal holds; `Daemon` retries both with back-off until there is room.
 final class JobCustody: Sendable {
     /// The points between the protocol's durable steps, in order.
     enum Step: CaseIterable, Sendable {
@@ -39,7 +42,7 @@ final class JobCustody: Sendable {
     let root: URL
     let journal: any Journal
     private let logger: Logger
-    /// Called after each step; tests throw from it to stop here as a crash would.
+    /// Called after each step; tests throw from it to stop there, as a crash or a failed write would.
     private let afterStep: @Sendable (Step) throws -> Void
 
     init(root: URL, journal: any Journal, logger: Logger, afterStep: @escaping @Sendable (Step) throws -> Void = { _ in }) {
@@ -49,77 +52,140 @@ final class JobCustody: Sendable {
         self.afterStep = afterStep
     }
 
+    /// Why `accept` took no job. The file is never lost: it rests where the case says.
+    enum AcceptError: Error, CustomStringConvertible {
+        /// The file is still in its inbox: its job folder could not be made, or the rename failed.
+        case stillInInbox(Error)
+        /// The file rests in its job folder `processing/PIPELINE/id/` but its job is not
+        /// journaled: `journalAccepted` completes the step (else the next start adopts it).
+        case notJournaled(id: String, Error)
+
+        var description: String {
+            switch self {
+            case .stillInInbox(let error), .notJournaled(_, let error): return "\(error)"
+            }
+        }
+    }
+
     /// Step 1: moves `source` (a complete inbox file) into a new job folder under `processing/`
-    /// and journals it as a queued job. Returns the job's id, or nil when nothing was accepted
-    /// (the file is gone, or an error was logged).
-    func accept(_ source: URL, pipeline: String) -> String? {
+    /// and journals it as a queued job. Returns the job's id, or nil when the file is gone (taken
+    /// by a duplicate event, or removed); throws `AcceptError`.
+    func accept(_ source: URL, pipeline: String) throws -> String? {
         let name = source.lastPathComponent
         let id = UUID().uuidString.lowercased()
-        let directory = "processing/\(pipeline)/\(id)"
-        let jobFolder = root.appendingPathComponent(directory)
+        let jobFolder = root.appendingPathComponent(Self.directory(pipeline: pipeline, id: id))
         do {
             try FileManager.default.createDirectory(at: jobFolder, withIntermediateDirectories: true)
-            guard rename(source.path, jobFolder.appendingPathComponent(name).path) == 0 else {
-                let reason = errno
-                try? FileManager.default.removeItem(at: jobFolder)
-                if reason != ENOENT {  // ENOENT: taken already (a duplicate event), or gone
-                    logger.error("job.accept_failed", metadata: ["pipeline": "\(pipeline)", "input": "\(name)",
-                                                                 "error": "\(String(cString: strerror(reason)))"])
-                }
-                return nil
-            }
-            try afterStep(.movedIntoProcessing)
-            try journal.insert(id: id, pipeline: pipeline, input: name, directory: directory)
         } catch {
-            logger.error("job.accept_failed", metadata: ["pipeline": "\(pipeline)", "input": "\(name)", "error": "\(error)"])
-            return nil
+            throw AcceptError.stillInInbox(error)
+        }
+        guard rename(source.path, jobFolder.appendingPathComponent(name).path) == 0 else {
+            let reason = errno
+            try? FileManager.default.removeItem(at: jobFolder)
+            if reason == ENOENT { return nil }
+            throw AcceptError.stillInInbox(FileMoveError(source: source.path, destination: jobFolder.path,
+                                                         reason: String(cString: strerror(reason))))
+        }
+        do {
+            try afterStep(.movedIntoProcessing)
+            try journalAccepted(id: id, pipeline: pipeline, input: name)
+        } catch {
+            throw AcceptError.notJournaled(id: id, error)
         }
         logger.info("job.accepted", metadata: ["pipeline": "\(pipeline)", "job": "\(id)", "input": "\(name)"])
         return id
     }
 
-    /// Step 4: ends a job: journals the outcome, moves the input and side files to done/ or
-    /// failed/ (with an `.error.txt`), then marks the job done or failed. A failure to move is
-    /// logged and leaves the job for `recover`.
-    func finish(_ job: JobRecord, pipeline: Pipeline?, outcome: JobState, outputs: [URL], error: String?, since: Date) {
-        let folders = pipeline?.folders ?? PipelineFolders.defaults(for: job.pipeline)
-        let jobFolder = root.appendingPathComponent(job.directory)
-        let input = jobFolder.appendingPathComponent(job.input)
-        let tag = String(job.id.prefix(8))
-        do {
+    /// Journals the file in job folder `id` as a queued job (the second half of `accept`, and
+    /// its retry); nothing happens if the job is journaled already.
+    func journalAccepted(id: String, pipeline: String, input: String) throws {
+        if try journal.job(id) != nil { return }
+        try journal.insert(id: id, pipeline: pipeline, input: input, directory: Self.directory(pipeline: pipeline, id: id))
+    }
+
+    static func directory(pipeline: String, id: String) -> String { "processing/\(pipeline)/\(id)" }
+
+    /// Step 4: ends a job: journals the outcome and the input's destination in `done/` or
+    /// `failed/`, then carries the decision out (`carryOut`). Each step starts from what the
+    /// journal holds, so calling it again after it threw (a full disk: the daemon retries with
+    /// back-off) carries on where it stopped, and the outcome journaled first wins. A job that is
+    /// finished already is left alone.
+    func finish(_ job: JobRecord, pipeline: Pipeline?, outcome: JobState, outputs: [URL], error: String?, since: Date) throws {
+        guard var current = try journal.job(job.id) else { return }
+        guard current.state == .queued || current.state == .running else {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent(job.directory))
+            return
+        }
+        if current.outcome == nil || current.destination == nil {
+            let folders = pipeline?.folders ?? PipelineFolders.defaults(for: job.pipeline)
             let target = try RootPath.resolve(outcome == .done ? folders.done : folders.failed, under: root)
             try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-            let destination = FileMoves.freeName(job.input, in: target, tag: tag)
-            try journal.prepare(job.id, outcome: outcome, destination: relative(destination), outputs: outputs.map(relative), error: error)
+            let destination = relative(FileMoves.freeName(job.input, in: target, tag: String(job.id.prefix(8))))
+            try journal.prepare(job.id, outcome: outcome, destination: destination, outputs: outputs.map(relative), error: error)
             try afterStep(.prepared)
-            if let error {
+            current.outcome = outcome
+            current.destination = destination
+            current.outputs = outputs.map(relative)
+            current.error = error
+        }
+        try carryOut(current, since: since)
+    }
+
+    /// The steps of finishing after the outcome was journaled, each skipped when it is done
+    /// already: the `.error.txt` of a failure is written at the destination, the input and then
+    /// its side files are moved there, the job becomes done or failed, and its folder is removed.
+    /// A job whose input is neither in its folder nor at its destination fails as vanished.
+    private func carryOut(_ job: JobRecord, since: Date) throws {
+        guard let outcome = job.outcome, let journaled = job.destination else { return }
+        let jobFolder = root.appendingPathComponent(job.directory)
+        let input = jobFolder.appendingPathComponent(job.input)
+        var destination = absolute(journaled)
+        let target = destination.deletingLastPathComponent()
+        let tag = String(job.id.prefix(8))
+        if Self.exists(input) {
+            if Self.exists(destination) {
+                // Taken since the outcome was journaled (another job's input of the same name,
+                // finished while this one waited for room): never overwrite it.
+                destination = FileMoves.freeName(job.input, in: target, tag: tag)
+                try journal.prepare(job.id, outcome: outcome, destination: relative(destination), outputs: job.outputs, error: job.error)
+            }
+            if outcome == .failed {
                 // Written after `prepare`, so a crash before it cannot leave a report for a job
-                // that is retried and succeeds; `recover` writes it again if it is missing.
+                // that is retried and succeeds.
                 let report = "input: \(job.input)\npipeline: \(job.pipeline)\njob: \(job.id)\nattempts: \(job.attempts)\n" +
-                             "failed: \(ISO8601DateFormatter().string(from: Date()))\nerror: \(error)\n"
+                             "failed: \(ISO8601DateFormatter().string(from: Date()))\nerror: \(job.error ?? "unknown")\n"
                 try FileMoves.writeAtomically(report, to: URL(fileURLWithPath: destination.path + ".error.txt"))
                 try afterStep(.reportWritten)
             }
             try FileMoves.moveAtomically(input, to: destination)
             try afterStep(.inputMoved)
-            try moveSideFiles(from: jobFolder, to: target, tag: tag)
-            try afterStep(.sideFilesMoved)
-            try journal.complete(job.id)
-            try afterStep(.completed)
+        } else if !Self.exists(destination) {
+            try journal.fail(job.id, error: "the input vanished from \(job.directory)")
+            logger.warning("job.failed", metadata: ["job": "\(job.id)", "input": "\(job.input)", "error": "input vanished"])
             try? FileManager.default.removeItem(at: jobFolder)
-        } catch let moveError {
-            logger.error("job.finish_failed", metadata: ["job": "\(job.id)", "error": "\(moveError)"])
             return
         }
+        try moveSideFiles(from: jobFolder, to: target, tag: tag)
+        try afterStep(.sideFilesMoved)
+        try journal.complete(job.id)
+        try afterStep(.completed)
+        try? FileManager.default.removeItem(at: jobFolder)
         var metadata: Logger.Metadata = ["pipeline": "\(job.pipeline)", "job": "\(job.id)", "input": "\(job.input)",
                                          "duration": "\(JobExecutor.seconds(since: since))"]
-        if let error {
-            metadata["error"] = "\(error)"
+        if outcome == .failed {
+            metadata["error"] = "\(job.error ?? "unknown")"
             logger.warning("job.failed", metadata: metadata)
         } else {
-            metadata["outputs"] = "\(outputs.map(relative).joined(separator: ","))"
+            metadata["outputs"] = "\(job.outputs.joined(separator: ","))"
             logger.info("job.done", metadata: metadata)
         }
+    }
+
+    /// Whether something is at `url`, a symbolic link included (a failed job's input may be a
+    /// link, to nowhere).
+    private static func exists(_ url: URL) -> Bool {
+        var info = stat()
+        return lstat(url.path, &info) == 0
     }
 
     /// Side files travel with their input: every file left in the job folder but its scratch
@@ -131,56 +197,77 @@ final class JobCustody: Sendable {
         }
     }
 
+    /// A step of `recover` that failed (a full disk, typically): `retry` tries it again and
+    /// returns whether the job is queued now (to be scheduled).
+    struct Unfinished: Sendable {
+        let id: String
+        let input: String
+        let error: Error
+        let retry: @Sendable () throws -> Bool
+    }
+
     /// Brings the journal and `processing/` back in step after a crash, before any job runs:
-    /// afterwards every job folder belongs to a queued job. `pipelines` are the loaded ones, by
-    /// name (a job of a missing pipeline finishes into the default folders, with 3 attempts).
-    func recover(pipelines: [String: Pipeline]) throws {
+    /// afterwards every job folder belongs to a queued job, except those returned, whose repair
+    /// failed (the caller retries them). `pipelines` are the loaded ones, by name (a job of a
+    /// missing pipeline finishes into the default folders, with 3 attempts).
+    @discardableResult
+    func recover(pipelines: [String: Pipeline]) throws -> [Unfinished] {
+        var unfinished: [Unfinished] = []
         for job in try journal.jobs(in: [.queued, .running]) {
-            let jobFolder = root.appendingPathComponent(job.directory)
             let pipeline = pipelines[job.pipeline]
-            if !FileManager.default.fileExists(atPath: jobFolder.appendingPathComponent(job.input).path) {
-                if job.outcome != nil, let destination = job.destination,
-                   FileManager.default.fileExists(atPath: root.appendingPathComponent(destination).path) {
-                    // Died after moving the input, before marking the job: finish the bookkeeping.
-                    let target = root.appendingPathComponent(destination).deletingLastPathComponent()
-                    try? moveSideFiles(from: jobFolder, to: target, tag: String(job.id.prefix(8)))
-                    try journal.complete(job.id)
-                    logger.info("job.recovered", metadata: ["job": "\(job.id)", "input": "\(job.input)", "state": "\(job.outcome!.rawValue)"])
-                } else {
-                    try journal.fail(job.id, error: "the input vanished from \(job.directory)")
-                    logger.warning("job.failed", metadata: ["job": "\(job.id)", "input": "\(job.input)", "error": "input vanished"])
-                }
-                try? FileManager.default.removeItem(at: jobFolder)
-                continue
-            }
-            let limit = pipeline?.maxAttempts ?? 3
-            if let outcome = job.outcome {
-                // Died after deciding the outcome, before moving the input: carry the decision out.
-                finish(job, pipeline: pipeline, outcome: outcome, outputs: job.outputs.map { root.appendingPathComponent($0) },
-                       error: job.error, since: job.startedAt ?? job.createdAt)
-            } else if job.state != .running {
-                continue
-            } else if job.attempts >= limit {
-                finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
-                       error: "interrupted \(job.attempts) times (the process died during the job); giving up after max_attempts = \(limit)",
-                       since: job.startedAt ?? job.createdAt)
-            } else {
-                try journal.requeue(job.id, countAttempt: true, note: "interrupted; retrying (attempt \(job.attempts + 1) of \(limit))")
-                logger.info("job.retry", metadata: ["job": "\(job.id)", "input": "\(job.input)", "attempts": "\(job.attempts)"])
+            do {
+                try recover(job, pipeline: pipeline)
+            } catch {
+                logger.error("job.recovery_failed", metadata: ["job": "\(job.id)", "input": "\(job.input)", "error": "\(error)"])
+                unfinished.append(Unfinished(id: job.id, input: job.input, error: error) { [self] in
+                    guard let current = try journal.job(job.id) else { return false }
+                    try recover(current, pipeline: pipeline)
+                    return try journal.job(job.id)?.state == .queued
+                })
             }
         }
-        try adoptOrphans(pipelines: pipelines)
+        return unfinished + (try adoptOrphans(pipelines: pipelines))
+    }
+
+    /// Repairs one queued or running job after a crash (see `recover`).
+    private func recover(_ job: JobRecord, pipeline: Pipeline?) throws {
+        guard job.state == .queued || job.state == .running else { return }
+        if job.outcome != nil, job.destination != nil {
+            // Died after deciding the outcome: carry the decision out from where it stopped.
+            try carryOut(job, since: job.startedAt ?? job.createdAt)
+            return
+        }
+        let jobFolder = root.appendingPathComponent(job.directory)
+        if !Self.exists(jobFolder.appendingPathComponent(job.input)) {
+            try journal.fail(job.id, error: "the input vanished from \(job.directory)")
+            logger.warning("job.failed", metadata: ["job": "\(job.id)", "input": "\(job.input)", "error": "input vanished"])
+            try? FileManager.default.removeItem(at: jobFolder)
+            return
+        }
+        let limit = pipeline?.maxAttempts ?? 3
+        if job.state != .running {
+            return
+        } else if job.attempts >= limit {
+            try finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                       error: "interrupted \(job.attempts) times (the process died during the job); giving up after max_attempts = \(limit)",
+                       since: job.startedAt ?? job.createdAt)
+        } else {
+            try journal.requeue(job.id, countAttempt: true, note: "interrupted; retrying (attempt \(job.attempts + 1) of \(limit))")
+            logger.info("job.retry", metadata: ["job": "\(job.id)", "input": "\(job.input)", "attempts": "\(job.attempts)"])
+        }
     }
 
     /// Journals job folders left by a crash between moving the input and journaling the job, and
-    /// removes the folders of finished jobs and empty ones.
-    private func adoptOrphans(pipelines: [String: Pipeline]) throws {
+    /// removes the folders of finished jobs and empty ones; returns the folders it could not
+    /// journal.
+    private func adoptOrphans(pipelines: [String: Pipeline]) throws -> [Unfinished] {
         let fm = FileManager.default
         let processing = root.appendingPathComponent("processing")
+        var unfinished: [Unfinished] = []
         for pipelineName in (try? fm.contentsOfDirectory(atPath: processing.path)) ?? [] {
             let pipelineFolder = processing.appendingPathComponent(pipelineName)
             for id in (try? fm.contentsOfDirectory(atPath: pipelineFolder.path)) ?? [] {
-                let directory = "processing/\(pipelineName)/\(id)"
+                let directory = Self.directory(pipeline: pipelineName, id: id)
                 let jobFolder = root.appendingPathComponent(directory)
                 if let known = try journal.job(directory: directory) {
                     if known.state == .done || known.state == .failed { try? fm.removeItem(at: jobFolder) }
@@ -192,10 +279,24 @@ final class JobCustody: Sendable {
                     try? fm.removeItem(at: jobFolder)
                     continue
                 }
-                try journal.insert(id: id, pipeline: pipelineName, input: input, directory: directory)
-                logger.info("job.adopted", metadata: ["pipeline": "\(pipelineName)", "job": "\(id)", "input": "\(input)"])
+                do {
+                    try journalAccepted(id: id, pipeline: pipelineName, input: input)
+                    logger.info("job.adopted", metadata: ["pipeline": "\(pipelineName)", "job": "\(id)", "input": "\(input)"])
+                } catch {
+                    logger.error("job.adopt_failed", metadata: ["pipeline": "\(pipelineName)", "job": "\(id)", "input": "\(input)", "error": "\(error)"])
+                    unfinished.append(Unfinished(id: id, input: input, error: error) { [self] in
+                        try journalAccepted(id: id, pipeline: pipelineName, input: input)
+                        return true
+                    })
+                }
             }
         }
+        return unfinished
+    }
+
+    /// A path as the journal records it (`relative`), as a URL.
+    func absolute(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
     }
 
     /// `url`'s path relative to the root (as the journal records paths), or its absolute path

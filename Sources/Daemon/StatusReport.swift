@@ -1,4 +1,5 @@
 import Foundation
+import Plugins
 
 /// The text `singan status` prints: the daemon, its pipelines, and its jobs by state.
 public enum StatusReport {
@@ -20,6 +21,7 @@ public enum StatusReport {
         for p in pipelines {
             lines.append("  \(p.name): " + (p.error.map { "INVALID — \(DisplayText.oneLine($0))" } ?? "ok"))
         }
+        lines.append(disk(root))
         let counts = try journal.counts()
         lines.append("jobs: " + JobState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
         let jobs = try journal.jobs(in: [.running, .queued])
@@ -29,6 +31,9 @@ public enum StatusReport {
         }
         for job in jobs where job.state == .queued {
             lines.append("  queued   \(job.pipeline)/\(DisplayText.oneLine(job.input))" + (job.note.map { "  \(DisplayText.oneLine($0))" } ?? "") + "  job \(job.id.prefix(8))")
+        }
+        for (directory, input) in try unjournaled(root: root, journal: journal) {
+            lines.append("  waiting  \(DisplayText.oneLine(input))  in \(directory): accepted, not yet in the journal (the daemon retries the write)")
         }
         let finished = try journal.jobs(in: [.done, .failed]).sorted { ($0.finishedAt ?? $0.createdAt) > ($1.finishedAt ?? $1.createdAt) }
         if !finished.isEmpty { lines.append("recent:") }
@@ -41,6 +46,36 @@ public enum StatusReport {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension StatusReport {
+    /// Free space on the root's file system: jobs wait (and are retried) while it is full.
+    static func disk(_ root: URL) -> String {
+        var info = statvfs()
+        guard statvfs(root.path, &info) == 0 else { return "disk: free space unknown (\(String(cString: strerror(errno))))" }
+        let free = Int(info.f_bavail) * Int(info.f_frsize)
+        // Under 1 MiB a journal write or an output may not fit.
+        return "disk: \(MemoryEstimate.text(free)) free on the root's file system" +
+               (free < 1 << 20 ? " — FULL: jobs wait and are retried until there is room" : "")
+    }
+
+    /// Job folders under `processing/` without a job in the journal, as (folder, input name):
+    /// files accepted while the journal took no writes (a full disk), or in the instant between
+    /// the two steps of accepting.
+    static func unjournaled(root: URL, journal: any Journal) throws -> [(String, String)] {
+        let fm = FileManager.default
+        var found: [(String, String)] = []
+        for pipeline in ((try? fm.contentsOfDirectory(atPath: root.appendingPathComponent("processing").path)) ?? []).sorted() {
+            for id in ((try? fm.contentsOfDirectory(atPath: root.appendingPathComponent("processing/\(pipeline)").path)) ?? []).sorted() {
+                let directory = JobCustody.directory(pipeline: pipeline, id: id)
+                guard try journal.job(directory: directory) == nil else { continue }
+                let files = ((try? fm.contentsOfDirectory(atPath: root.appendingPathComponent(directory).path)) ?? [])
+                    .filter { !$0.hasPrefix(".") }.sorted()
+                if let first = files.first { found.append((directory, "\(pipeline)/\(first)")) }
+            }
+        }
+        return found
     }
 }
 

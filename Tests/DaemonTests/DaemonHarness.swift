@@ -8,17 +8,21 @@ final class DaemonHarness {
     let log: URL
     private(set) var process: Process?
 
-    init(pipelines: [String: String]) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
-        log = root.appendingPathComponent("daemon.log")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+    /// A fresh root (under the temporary folder unless `root` names one) holding `pipelines`.
+    /// The log is `daemon.log` in the root, or `log` (a test that fills the root's disk keeps
+    /// its log elsewhere).
+    init(pipelines: [String: String], root: URL? = nil, log: URL? = nil) throws {
+        self.root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
+        self.log = log ?? self.root.appendingPathComponent("daemon.log")
+        try FileManager.default.createDirectory(at: self.root.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: self.log.path, contents: nil)
         for (name, yaml) in pipelines { try writePipeline(name, yaml) }
     }
 
     deinit {
         if let process, process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         try? FileManager.default.removeItem(at: root)
+        try? FileManager.default.removeItem(at: log)
     }
 
     /// The `singan` built with the tests (same folder as the test bundle), else the package's build.

@@ -48,7 +48,7 @@ final class JobCustodyTests: XCTestCase {
     /// into the job's folder (steps 1 and 2); returns the job id.
     func acceptWithSideFile(_ custody: JobCustody) throws -> String {
         for name in ["x.png", "x_mask.png"] { try Data(name.utf8).write(to: root.appendingPathComponent("inbox/p/\(name)")) }
-        let id = try XCTUnwrap(custody.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
+        let id = try XCTUnwrap(try custody.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
         let job = try XCTUnwrap(custody.journal.job(id))
         XCTAssertEqual(rename(root.appendingPathComponent("inbox/p/x_mask.png").path,
                               root.appendingPathComponent("\(job.directory)/x_mask.png").path), 0)
@@ -66,8 +66,8 @@ final class JobCustodyTests: XCTestCase {
                 let id = try acceptWithSideFile(dying)
                 let running = try XCTUnwrap(dying.journal.start(id))
                 let outputs = outcome == .done ? [root.appendingPathComponent("outbox/p/x_0.png")] : []
-                dying.finish(running, pipeline: pipeline, outcome: outcome, outputs: outputs,
-                             error: outcome == .failed ? "boom" : nil, since: Date())
+                try? dying.finish(running, pipeline: pipeline, outcome: outcome, outputs: outputs,
+                                  error: outcome == .failed ? "boom" : nil, since: Date())
                 let context = "\(outcome) after \(step)"
                 XCTAssertEqual(crashed.isSet, outcome == .failed || step != .reportWritten, context)
 
@@ -95,11 +95,106 @@ final class JobCustodyTests: XCTestCase {
         }
     }
 
+    /// The error a full disk gives, thrown from the step hook the first time `step` is reached.
+    struct DiskFull: Error, CustomStringConvertible { var description: String { String(cString: strerror(ENOSPC)) } }
+
+    func custody(failingOnceAfter step: JobCustody.Step, failed: Flag) throws -> JobCustody {
+        JobCustody(root: root, journal: try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite")),
+                   logger: Logger(label: "test")) { reached in
+            if reached == step, !failed.isSet {
+                failed.set()
+                throw DiskFull()
+            }
+        }
+    }
+
+    func testAFailedStepOfFinishingIsCarriedOnByCallingFinishAgain() throws {
+        // What the daemon does on a full disk: the same `finish` again after a back-off, on the
+        // same custody, no restart.
+        let finishing = JobCustody.Step.allCases.filter { $0 != .movedIntoProcessing }
+        for outcome in [JobState.done, .failed] {
+            for step in finishing where outcome == .failed || step != .reportWritten {
+                tearDown()
+                try setUpWithError()
+                let failed = Flag()
+                let custody = try custody(failingOnceAfter: step, failed: failed)
+                let id = try acceptWithSideFile(custody)
+                let running = try XCTUnwrap(custody.journal.start(id))
+                let finish = {
+                    try custody.finish(running, pipeline: self.pipeline, outcome: outcome, outputs: [],
+                                       error: outcome == .failed ? "boom" : nil, since: Date())
+                }
+                let context = "\(outcome) failing after \(step)"
+                XCTAssertThrowsError(try finish(), context)
+                XCTAssertTrue(failed.isSet, context)
+                if step != .completed {
+                    XCTAssertNotEqual(try custody.journal.job(id)?.state, outcome, "not finished yet: \(context)")
+                }
+                try finish()
+                try finish()  // a finished job is left alone
+                let job = try XCTUnwrap(custody.journal.job(id))
+                XCTAssertEqual(job.state, outcome, context)
+                XCTAssertEqual(processing, [], context)
+                XCTAssertEqual(files(outcome == .done ? "done/p" : "failed/p"),
+                               outcome == .done ? ["x.png", "x_mask.png"] : ["x.png", "x.png.error.txt", "x_mask.png"], context)
+                XCTAssertEqual(files(outcome == .done ? "failed/p" : "done/p"), [], context)
+            }
+        }
+    }
+
+    func testAFinishWaitingForRoomNeverOverwritesAFileThatTookItsDestination() throws {
+        let failed = Flag()
+        let custody = try custody(failingOnceAfter: .prepared, failed: failed)
+        let id = try acceptWithSideFile(custody)
+        let running = try XCTUnwrap(custody.journal.start(id))
+        XCTAssertThrowsError(try custody.finish(running, pipeline: pipeline, outcome: .done, outputs: [], error: nil, since: Date()))
+        XCTAssertEqual(try custody.journal.job(id)?.destination, "done/p/x.png")
+        // Meanwhile another job's x.png reached done/p.
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("done/p"), withIntermediateDirectories: true)
+        try Data("other".utf8).write(to: root.appendingPathComponent("done/p/x.png"))
+        try custody.finish(running, pipeline: pipeline, outcome: .done, outputs: [], error: nil, since: Date())
+        let tagged = "x-\(id.prefix(8)).png"
+        XCTAssertEqual(files("done/p"), [tagged, "x.png", "x_mask.png"].sorted())
+        XCTAssertEqual(try Data(contentsOf: root.appendingPathComponent("done/p/x.png")), Data("other".utf8))
+        XCTAssertEqual(try Data(contentsOf: root.appendingPathComponent("done/p/\(tagged)")), Data("x.png".utf8))
+        XCTAssertEqual(try custody.journal.job(id)?.destination, "done/p/\(tagged)")
+    }
+
+    func testAFailedAcceptLeavesTheFileInTheInboxOrInItsJobFolder() throws {
+        let source = root.appendingPathComponent("inbox/p/x.png")
+        try Data("x".utf8).write(to: source)
+        // The job folder cannot be made: the file stays in the inbox.
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("processing"), withIntermediateDirectories: true)
+        try Data().write(to: root.appendingPathComponent("processing/p"))
+        let failed = Flag()
+        let custody = try custody(failingOnceAfter: .movedIntoProcessing, failed: failed)
+        XCTAssertThrowsError(try custody.accept(source, pipeline: "p")) { error in
+            guard case .stillInInbox = error as? JobCustody.AcceptError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(files("inbox/p"), ["x.png"])
+        try FileManager.default.removeItem(at: root.appendingPathComponent("processing/p"))
+
+        // The journal takes no write: the file rests in its job folder until the retry journals it.
+        var waiting = ""
+        XCTAssertThrowsError(try custody.accept(source, pipeline: "p")) { error in
+            guard case .notJournaled(let id, _) = error as? JobCustody.AcceptError else { return XCTFail("\(error)") }
+            waiting = id
+        }
+        XCTAssertEqual(files("inbox/p"), [])
+        XCTAssertEqual(processing, [waiting])
+        XCTAssertEqual(try custody.journal.jobs(), [])
+        try custody.journalAccepted(id: waiting, pipeline: "p", input: "x.png")
+        try custody.journalAccepted(id: waiting, pipeline: "p", input: "x.png")
+        let job = try XCTUnwrap(custody.journal.job(waiting))
+        XCTAssertEqual([job.state.rawValue, job.input, job.directory], ["queued", "x.png", "processing/p/\(waiting)"])
+        XCTAssertEqual(try custody.journal.jobs().count, 1)
+    }
+
     func testCrashBetweenAcceptingAndJournalingIsAdopted() throws {
         let crashed = Flag()
         let dying = try custody(crashingAfter: .movedIntoProcessing, crashed: crashed)
         try Data("x".utf8).write(to: root.appendingPathComponent("inbox/p/x.png"))
-        XCTAssertNil(dying.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
+        XCTAssertThrowsError(try dying.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
         XCTAssertTrue(crashed.isSet)
         XCTAssertEqual(try dying.journal.jobs(), [])
         XCTAssertEqual(processing.count, 1)
@@ -140,9 +235,9 @@ final class JobCustodyTests: XCTestCase {
         // the decision is journaled.
         let dying = try custody(crashingAfter: .prepared)
         try Data("x".utf8).write(to: root.appendingPathComponent("inbox/p/x.png"))
-        let id = try XCTUnwrap(dying.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
-        dying.finish(try XCTUnwrap(dying.journal.job(id)), pipeline: pipeline, outcome: .failed, outputs: [],
-                     error: "side file x_mask.png did not arrive within 1 s", since: Date())
+        let id = try XCTUnwrap(try dying.accept(root.appendingPathComponent("inbox/p/x.png"), pipeline: "p"))
+        try? dying.finish(try XCTUnwrap(dying.journal.job(id)), pipeline: pipeline, outcome: .failed, outputs: [],
+                          error: "side file x_mask.png did not arrive within 1 s", since: Date())
         XCTAssertEqual(try dying.journal.job(id)?.state, .queued)
 
         try custody().recover(pipelines: ["p": pipeline])
