@@ -2,7 +2,7 @@
 /// Shocher, Bagon, Irani, "Drop the GAN", CVPR 2022).
 ///
 /// Coarse to fine over `PatchPyramid`: the first generated level starts from the real image
-/// resized to the output plus grey noise; each later level starts from the level before,
+/// resized to the output plus grey noise (less the finer that level: `PatchSettings.startNoise`); each later level starts from the level before,
 /// upsampled. At every level, `passes` times: each 7 x 7 patch of the current image is replaced
 /// by its nearest real patch of that level, under GPNN's normalisation (a real patch's
 /// distances are divided by its distance to the nearest current patch plus alpha, which pulls
@@ -138,12 +138,13 @@ public struct PatchGenerator: Sendable {
         }
     }
 
-    /// Grey noise (the same value on red, green and blue) of `settings.noise` standard deviation.
+    /// Grey noise (the same value on red, green and blue) of `settings.startNoise` standard deviation.
     private func addNoise(to image: inout PatchImage, seed: UInt64) {
-        guard settings.noise > 0 else { return }
+        let std = settings.startNoise
+        guard std > 0 else { return }
         var random = PatchRandom(seed: seed, -1)
         for p in 0..<image.width * image.height {
-            let n = Float(random.gaussian() * settings.noise)
+            let n = Float(random.gaussian() * std)
             for c in 0..<3 { image.pixels[p * PatchImage.channels + c] += n }
         }
     }

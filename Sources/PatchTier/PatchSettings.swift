@@ -29,13 +29,23 @@ public struct PatchSettings: Sendable, Equatable {
     /// patch's values in [-1, 1], as in Elnekave's GPNN (alpha 0.005); with plain Euclidean
     /// distances on [0, 1], the same 0.005 pulled samples back to a copy of the image.
     public var alpha: Float = 0.005
-    /// Standard deviation of the grey noise added at the first generated level, in [0, 1]
-    /// pixel units (GPNN: 0.75): the source of diversity.
+    /// Standard deviation of the grey noise added at the coarsest level, in [0, 1] pixel units
+    /// (GPNN: 0.75): the source of diversity. A later first level (`structure`) gets less.
     public var noise = 0.75
     /// How many of the coarsest levels keep the real image's layout: generation starts at
     /// level `structure` (0 = the coarsest) from the real image resized to the output, plus
-    /// noise, like SinGAN's start scale. Higher keeps more of the layout.
+    /// noise of `noise x structureNoiseDecay^structure`, like SinGAN's start scale. Higher keeps
+    /// more of the layout.
     public var structure = 0
+    /// The noise's factor per level of `structure`. A finer level's patches cannot undo the
+    /// coarsest level's noise: with 0.75 at every start level, balloons.png broke its layout
+    /// more often the more levels were kept (diversity 0.73 at 0, 0.71 at 1, crowd blocks in
+    /// the sky in most samples at 2 and 3). With 0.65 per level the diversity falls as levels
+    /// are kept (0.73, 0.53, 0.47, 0.22 at structure 0-3) and so do the broken layouts; 0.5
+    /// gave near-copies from structure 2 on (diversity 0.12, 0.005). BENCHMARKS.md, patch tier.
+    public static let structureNoiseDecay = 0.65
+    /// The noise added at the first generated level.
+    public var startNoise: Double { noise * pow(Self.structureNoiseDecay, Double(structure)) }
     /// The neighbour search. Two PatchMatch iterations per search: each pass starts from the
     /// previous pass's field, so the search refines rather than starts over (measured in
     /// BENCHMARKS.md against the exact search).

@@ -10,7 +10,7 @@ enum PatchTask {
         .int("structure", default: 0, range: 0...64,
              "how many of the coarsest pyramid levels keep the image's layout (0: only the coarsest, 14 px)"),
         .double("noise", default: PatchSettings().noise, range: 0...5,
-                "grey noise at the first generated level, in pixel values of 0...1: more varies more"),
+                "grey noise at the coarsest level, in pixel values of 0...1 (x 0.65 per structure level): more varies more"),
         .int("max_side", default: PatchSettings().maxSide, range: 7...65_535, "refuse outputs longer than this on a side"),
         .choice("search", ["patchmatch", "exact"], default: "patchmatch",
                 "nearest patches by PatchMatch (seconds), or exact brute force (minutes even at 128 px: a reference)"),

@@ -35,7 +35,7 @@ struct PatchSampleCommand: ParsableCommand {
     @Option(help: "Vertical size factor, 0.1...10.")
     var scaleV: Double = 1
 
-    @Option(help: "Grey noise at the first level, 0...5 (pixel values in 0...1).")
+    @Option(help: "Grey noise at the coarsest level, 0...5 (pixel values in 0...1); each level of --structure keeps 0.65 of it.")
     var noise: Double = 0.75
 
     @Option(help: "Refuse outputs longer than this on a side.")
