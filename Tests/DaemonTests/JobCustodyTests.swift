@@ -183,11 +183,15 @@ final class JobCustodyTests: XCTestCase {
         XCTAssertEqual(files("inbox/p"), [])
         XCTAssertEqual(processing, [waiting])
         XCTAssertEqual(try custody.journal.jobs(), [])
+        let report = try StatusReport.render(root: root)
+        XCTAssertTrue(report.contains("  waiting  p/x.png  in processing/p/\(waiting): accepted, not yet in the journal (the daemon retries the write)"), report)
+        XCTAssertTrue(report.contains(" free on the root's file system"), report)
         try custody.journalAccepted(id: waiting, pipeline: "p", input: "x.png")
         try custody.journalAccepted(id: waiting, pipeline: "p", input: "x.png")
         let job = try XCTUnwrap(custody.journal.job(waiting))
         XCTAssertEqual([job.state.rawValue, job.input, job.directory], ["queued", "x.png", "processing/p/\(waiting)"])
         XCTAssertEqual(try custody.journal.jobs().count, 1)
+        XCTAssertFalse(try StatusReport.render(root: root).contains("not yet in the journal"))
     }
 
     func testCrashBetweenAcceptingAndJournalingIsAdopted() throws {
