@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: fastMath + swift6),
         .target(name: "SinGAN", dependencies: ["Engine", "Vips", "AtomicFile"], swiftSettings: fastMath + swift6),
         // The training-free patch tier (GPNN-class): no autograd, libvips for images only.
-        .target(name: "PatchTier", dependencies: ["Vips"], swiftSettings: fastMath),
+        .target(name: "PatchTier", dependencies: ["Engine", "Vips"], swiftSettings: fastMath + swift6),
         .target(name: "Plugins", dependencies: ["SinGAN", "Engine", "PatchTier", "Vips", "AtomicFile", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: fastMath + swift6),
         .target(name: "Daemon", dependencies: [

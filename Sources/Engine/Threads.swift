@@ -24,7 +24,13 @@ public enum ComputeThreads {
     /// Runs `body(worker, item)` for every item in `0..<items` on up to `count` workers; items are
     /// handed out one at a time so a worker slowed by another process does not hold the rest back.
     static func parallelFor(_ items: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
-        let workers = min(count, items)
+        parallelFor(items, threads: count, body)
+    }
+
+    /// `parallelFor` on up to `threads` workers, for callers with a thread count of their own
+    /// (the patch tier's `PatchSettings.threads`).
+    public static func parallelFor(_ items: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
+        let workers = min(max(1, threads), items)
         if workers <= 1 {
             for i in 0..<items { body(0, i) }
             return

@@ -1,5 +1,4 @@
-import Dispatch
-import Foundation
+import Engine
 
 /// Rows of patch positions cut into bands of a fixed height, the engine's unit of parallel work.
 ///
@@ -32,27 +31,6 @@ struct Bands {
     /// Runs `body(item)` for every item in `0..<items` on up to `threads` threads, handing items
     /// out one at a time (a thread slowed by another process does not hold the rest back).
     static func parallel(_ items: Int, threads: Int, _ body: (Int) -> Void) {
-        let workers = min(max(1, threads), items)
-        if workers <= 1 {
-            for i in 0..<items { body(i) }
-            return
-        }
-        let next = NextItem()
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let i = next.take(below: items) { body(i) }
-        }
-    }
-}
-
-/// The shared "next item" counter of `Bands.parallel`.
-private final class NextItem: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-
-    func take(below limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < limit else { return nil }
-        next += 1
-        return next - 1
+        ComputeThreads.parallelFor(items, threads: threads) { _, item in body(item) }
     }
 }
