@@ -45,9 +45,18 @@ enum TinySinGAN {
         return Run(model: model, modelPath: path, progress: progress, log: trainer.log)
     }
 
+    /// A path in this test process's own folder, which is removed when the process exits.
     static func temporaryPath(_ name: String) -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("singan-tests-\(getpid())")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.appendingPathComponent(name).path
+        try? FileManager.default.createDirectory(at: processFolder, withIntermediateDirectories: true)
+        return processFolder.appendingPathComponent(name).path
+    }
+
+    private static let processFolder: URL = {
+        atexit { try? FileManager.default.removeItem(at: TinySinGAN.processFolderURL) }
+        return processFolderURL
+    }()
+
+    private static var processFolderURL: URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("singan-tests-\(getpid())")
     }
 }
