@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start OWNER_PID   initdb + pg_ctl start; prints the shell variables
 #                                         PGDIR, PGBIN, PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
 #   scripts/postgres.sh stop PGDIR        stops the server and removes its folder
+#   scripts/postgres.sh down|up PGDIR     stops or restarts the server, keeping its data and port
 #
 # The server runs as the `postgres` user when this runs as root (PostgreSQL refuses to run as
 # root), else as the calling user. It listens on 127.0.0.1 only, its Unix socket is in its own
@@ -37,15 +38,19 @@ stop() {
     rm -rf "$dir"
 }
 
-start() {
-    local owner_pid=$1
-    # Close every descriptor inherited beyond stdin/out/err before anything outlives this script:
-    # the server and the watcher would otherwise hold them, and a caller that learns of this
-    # script's exit through one (Foundation's Process on Linux does) would wait forever.
+# Closes every descriptor inherited beyond stdin/out/err before anything outlives this script:
+# the server and the watcher would otherwise hold them, and a caller that learns of this
+# script's exit through one (Foundation's Process on Linux does) would wait forever.
+close_inherited() {
     local fd
     for fd in $(ls /proc/$$/fd); do
         if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
     done
+}
+
+start() {
+    local owner_pid=$1
+    close_inherited
     kill -0 "$owner_pid" 2>/dev/null || die "owner process $owner_pid is not running"
     local bin; bin=$(bindir)
     if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
@@ -67,8 +72,9 @@ start() {
     local port started=0
     for _ in 1 2 3 4 5 6 7 8; do
         port=$(( 20000 + RANDOM % 20000 ))
-        if as_owner "$bin/pg_ctl" start -D "$dir/data" -w -t 30 -l "$dir/server.log" \
-                -o "-h 127.0.0.1 -p $port -k $dir/socket -c fsync=off -c max_connections=200" >/dev/null 2>&1; then
+        echo "-h 127.0.0.1 -p $port -k $dir/socket -c fsync=off -c max_connections=200" > "$dir/options"
+        if as_owner "$bin/pg_ctl" start -D "$dir/data" -w -t 30 -l "$dir/server.log" -o "$(cat "$dir/options")" \
+                >/dev/null 2>&1; then
             started=1; break
         fi
     done
@@ -89,8 +95,23 @@ start() {
     echo "PGDATABASE=postgres"
 }
 
+# The server of a cluster goes down (fast shutdown: clients are disconnected) or comes back up
+# on its port, its data kept: for the tests of what clients do while the database restarts.
+down() {
+    [ -f "$1/owner" ] || die "$1 is not a cluster made by postgres.sh"
+    as_owner "$(bindir)/pg_ctl" stop -D "$1/data" -m fast -w >/dev/null
+}
+up() {
+    [ -f "$1/owner" ] || die "$1 is not a cluster made by postgres.sh"
+    close_inherited
+    as_owner "$(bindir)/pg_ctl" start -D "$1/data" -w -t 30 -l "$1/server.log" -o "$(cat "$1/options")" >/dev/null
+}
+
+usage="usage: postgres.sh start OWNER_PID | stop PGDIR | down PGDIR | up PGDIR"
 case "${1:-}" in
-    start) [ $# -eq 2 ] || die "usage: postgres.sh start OWNER_PID"; start "$2" ;;
-    stop) [ $# -eq 2 ] || die "usage: postgres.sh stop PGDIR"; stop "$2" ;;
-    *) die "usage: postgres.sh start OWNER_PID | stop PGDIR" ;;
+    start) [ $# -eq 2 ] || die "$usage"; start "$2" ;;
+    stop) [ $# -eq 2 ] || die "$usage"; stop "$2" ;;
+    down) [ $# -eq 2 ] || die "$usage"; down "$2" ;;
+    up) [ $# -eq 2 ] || die "$usage"; up "$2" ;;
+    *) die "$usage" ;;
 esac

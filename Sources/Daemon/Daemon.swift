@@ -7,6 +7,8 @@ import Vips
 public struct DaemonOptions: Sendable {
     /// Holds `pipelines/`, the pipelines' folders, `processing/`, `cache/` and `journal.sqlite`.
     public var root: URL
+    /// The job journal: `journal.sqlite` in the root, or a PostgreSQL database.
+    public var journal: JournalLocation = .sqlite
     /// Jobs that run at once.
     public var workers: Int = 2
     /// Training runs at once.
@@ -82,7 +84,7 @@ public final class Daemon: @unchecked Sendable {
         for folder in ["pipelines", "processing", "cache"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
-        journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
+        journal = try options.journal.open(root: root, exclusive: true)
         custody = JobCustody(root: root, journal: journal, logger: logger)
         executor = JobExecutor(root: root, registry: registry, models: LoadedModelCache(capacity: options.loadedModels),
                                trainingSlots: options.trainingSlots, stepDelay: options.stepDelay,

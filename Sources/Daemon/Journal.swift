@@ -71,7 +71,8 @@ public struct PipelineRecord: Sendable, Equatable {
 /// and keep these rules: a job moves only queued → running → queued | done | failed (and
 /// queued → done | failed); `start` claims a job at most once however many callers race;
 /// `complete`, `fail` and `requeue` leave finished jobs alone, so repeating them after a crash is
-/// harmless. `SQLiteJournal` is the one backend today.
+/// harmless. Backends: `SQLiteJournal` (the root's file, one machine) and `PostgresJournal`; a
+/// `JournalLocation` opens either.
 public protocol Journal: AnyObject, Sendable {
     /// Records a newly accepted job as queued.
     func insert(id: String, pipeline: String, input: String, directory: String) throws

@@ -3,19 +3,23 @@ import Plugins
 
 /// The text `singan status` prints: the daemon, its pipelines, and its jobs by state.
 public enum StatusReport {
-    /// Renders the journal of `root`; `recent` limits the done and failed jobs listed.
-    public static func render(root: URL, recent: Int = 10) throws -> String {
-        let journalURL = root.appendingPathComponent("journal.sqlite")
-        guard FileManager.default.fileExists(atPath: journalURL.path) else {
-            throw StatusError(message: "no journal at \(journalURL.path): no daemon has run on this root")
+    /// Renders the journal of `root` (its SQLite file, or the database of `location`); `recent`
+    /// limits the done and failed jobs listed.
+    public static func render(root: URL, journal location: JournalLocation = .sqlite, recent: Int = 10) throws -> String {
+        if location == .sqlite {
+            let journalURL = root.appendingPathComponent("journal.sqlite")
+            guard FileManager.default.fileExists(atPath: journalURL.path) else {
+                throw StatusError(message: "no journal at \(journalURL.path): no daemon has run on this root")
+            }
         }
-        let journal = try SQLiteJournal(url: journalURL)
+        let journal = try location.open(root: root, exclusive: false)
         var lines: [String] = []
         if let pid = DaemonLock.runningPid(root: root) {
             lines.append("daemon: running (pid \(pid)) on \(root.path)")
         } else {
             lines.append("daemon: not running on \(root.path)")
         }
+        if case .postgres(let database) = location { lines.append("journal: \(database)") }
         let pipelines = try journal.pipelines()
         lines.append("pipelines: \(pipelines.count)")
         for p in pipelines {

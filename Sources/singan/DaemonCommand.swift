@@ -14,11 +14,16 @@ struct DaemonCommand: ParsableCommand {
             each input to ROOT/done/NAME/ or ROOT/failed/NAME/ (with NAME.error.txt). Pipeline files \
             are reloaded when edited. SIGTERM or SIGINT stops cleanly (exit 0) within --shutdown-timeout \
             seconds: running jobs are cancelled (training checkpoints) and resume at the next start. Finished jobs are dropped \
-            from the journal after --keep-days or beyond the --keep-jobs most recent. See docs/PIPELINES.md.
+            from the journal after --keep-days or beyond the --keep-jobs most recent. The journal is \
+            ROOT/journal.sqlite, or a PostgreSQL database with --journal postgres://USER@HOST:PORT/DB \
+            (password from PGPASSWORD or ~/.pgpass, never the command line). See docs/PIPELINES.md.
             """)
 
     @Option(help: "The root folder holding pipelines/, inbox/, outbox/, done/, failed/.")
     var root: String
+
+    @Option(help: "The job journal: postgres://USER@HOST:PORT/DB (password from PGPASSWORD or ~/.pgpass); ROOT/journal.sqlite when left out.")
+    var journal: String?
 
     @Option(help: "Jobs that run at once.")
     var workers: Int = 2
@@ -55,11 +60,13 @@ struct DaemonCommand: ParsableCommand {
         guard shutdownTimeout >= 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be 0 or more seconds") }
         if let memoryBudgetMb, memoryBudgetMb < 1 { throw ValidationError("--memory-budget-mb must be at least 1") }
         guard stepDelayMs >= 0, stepDelayMs.isFinite else { throw ValidationError("--step-delay-ms must be 0 or more") }
+        do { _ = try JournalLocation(argument: journal) } catch { throw ValidationError("--journal: \(error)") }
     }
 
     func run() throws {
         LineLogHandler.bootstrap()
         var options = DaemonOptions(root: URL(fileURLWithPath: root).standardizedFileURL)
+        options.journal = try JournalLocation(argument: journal)
         options.workers = workers
         options.trainingSlots = trainingSlots
         options.loadedModels = loadedModels
@@ -70,7 +77,7 @@ struct DaemonCommand: ParsableCommand {
         if let memoryBudgetMb { options.memoryBudget = memoryBudgetMb << 20 }
         do {
             try Daemon(options: options, logger: Logger(label: "singan.daemon")).run()
-        } catch let error as DaemonError {
+        } catch where error is DaemonError || error is PostgresJournalError || error is JournalLocationError {
             FileHandle.standardError.write(Data("singan daemon: \(error)\n".utf8))
             throw ExitCode.failure
         }

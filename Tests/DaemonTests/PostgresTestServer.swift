@@ -40,6 +40,16 @@ enum PostgresTestServer {
         return name
     }
 
+    /// Takes the server down (fast shutdown: its clients are disconnected) or brings it back up,
+    /// its data and port kept.
+    static func setRunning(_ running: Bool) throws {
+        let command = running ? "up" : "down"
+        let result = try run(URL(fileURLWithPath: "/bin/bash"), [script.path, command, try server().directory])
+        guard result.status == 0 else {
+            throw Failure(description: "postgres.sh \(command) exited \(result.status): \(result.errors)")
+        }
+    }
+
     /// Runs `sql` with psql in `database` as the server's superuser (`password` overrides the
     /// right one); returns the unaligned output, or throws with psql's message.
     @discardableResult

@@ -1,0 +1,325 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The journal in a PostgreSQL database (vapor/postgres-nio), for daemons that share one queue.
+///
+/// Every call is one SQL statement, so one implicit transaction, and each rule of `Journal` is in
+/// the statement's `WHERE`: the server's row locks make `start` claim a job at most once however
+/// many connections race. The schema is created or migrated at open, under an advisory lock so
+/// that daemons starting together migrate once (see `migrations`).
+///
+/// The protocol is synchronous and its callers are plain threads (workers, the daemon's control
+/// queue), so each call waits on postgres-nio's event-loop future: never call it from an event
+/// loop. One connection, used by one call at a time (`lock`): the daemon's journal traffic is a
+/// few small statements per job. A connection the server dropped (restart, network) is replaced
+/// at the next call; the call that saw it fail throws.
+///
+/// `@unchecked`: the connection is guarded by `lock`.
+public final class PostgresJournal: Journal, @unchecked Sendable {
+    public let location: PostgresLocation
+    private let password: String?
+    private let exclusive: Bool
+    private let logger: Logger
+    private let lock = NSLock()
+    private var connection: PostgresConnection?  // guarded by `lock`
+    private var nextConnectionID = 0  // guarded by `lock`
+
+    /// The schema, one migration per version, applied in order to a database at a lower version
+    /// (`singan_schema.version`, 0 for a new database). Append; never edit a released one. A
+    /// migration is a list of statements: the extended protocol postgres-nio speaks takes one at a time.
+    static let migrations: [[PostgresQuery]] = [
+        // 1: the jobs and pipelines of `SQLiteJournal`'s v1, named `singan_*` since the database may be
+        // shared with other applications; `seq` orders jobs created in the same instant.
+        [
+            """
+            CREATE TABLE singan_jobs (
+                seq bigserial NOT NULL UNIQUE,
+                id text PRIMARY KEY,
+                pipeline text NOT NULL,
+                input text NOT NULL,
+                directory text NOT NULL UNIQUE,
+                state text NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+                attempts integer NOT NULL DEFAULT 0,
+                error text,
+                progress double precision NOT NULL DEFAULT 0,
+                note text,
+                created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                started_at timestamptz,
+                finished_at timestamptz,
+                outputs text[] NOT NULL DEFAULT '{}',
+                destination text,
+                outcome text CHECK (outcome IN ('done', 'failed'))
+            )
+            """,
+            "CREATE INDEX singan_jobs_state ON singan_jobs (state, created_at, seq)",
+            """
+            CREATE TABLE singan_pipelines (
+                name text PRIMARY KEY,
+                file text NOT NULL,
+                error text,
+                updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+            )
+            """,
+        ],
+    ]
+
+    /// Keys of the advisory locks this journal takes (arbitrary, fixed: "singan" in ASCII, plus one).
+    private static let migrationLock: Int64 = 0x73_69_6E_67_61_6E_00
+    private static let daemonLock: Int64 = 0x73_69_6E_67_61_6E_01
+
+    /// Connects to `location` (password from `PGPASSWORD` or the password file) and brings the
+    /// schema to the current version. `exclusive` holds a lock that a second exclusive journal on
+    /// the same database cannot get while this one lives (the daemon's: one per database until jobs
+    /// are leased).
+    public init(location: PostgresLocation, exclusive: Bool = false,
+                logger: Logger = Logger(label: "singan.journal.postgres")) throws {
+        self.location = location
+        self.password = try location.password()
+        self.exclusive = exclusive
+        var logger = logger
+        logger.logLevel = .warning  // postgres-nio logs every query at debug
+        self.logger = logger
+        try withConnection { connection in try self.migrate(connection) }
+    }
+
+    deinit {
+        try? connection?.close().wait()
+    }
+
+    // MARK: Connection
+
+    /// Runs `body` on the connection, connecting first if there is none or the last one closed.
+    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        if let connection, connection.isClosed { self.connection = nil }
+        do {
+            let connection = try self.connection ?? connect()
+            self.connection = connection
+            return try body(connection)
+        } catch {
+            throw PostgresJournalError(location: location, underlying: error)
+        }
+    }
+
+    /// A new connection (caller holds `lock`); takes the daemon's lock when `exclusive`.
+    private func connect() throws -> PostgresConnection {
+        nextConnectionID += 1
+        let configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password,
+            database: location.database, tls: .disable)
+        let connection = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(),
+                                                        configuration: configuration, id: nextConnectionID,
+                                                        logger: logger).wait()
+        if exclusive {
+            let rows = try run(connection, "SELECT pg_try_advisory_lock(\(Self.daemonLock)) AS locked")
+            guard try rows.first?.makeRandomAccess()["locked"].decode(Bool.self) == true else {
+                try? connection.close().wait()
+                throw PostgresJournalError(location: location, message: """
+                    another daemon uses this database (only one daemon per database until jobs are leased); \
+                    stop it or give this one another database
+                    """)
+            }
+        }
+        return connection
+    }
+
+    /// Runs one statement and collects its rows.
+    @discardableResult
+    private func run(_ connection: PostgresConnection, _ query: PostgresQuery) throws -> [PostgresRow] {
+        try connection.query(query, logger: logger).wait().rows
+    }
+
+    /// Runs one statement on the journal's connection.
+    @discardableResult
+    private func run(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try withConnection { try run($0, query) }
+    }
+
+    /// Runs one statement and returns how many rows it changed.
+    private func changes(_ query: PostgresQuery) throws -> Int {
+        try withConnection { try $0.query(query, logger: logger).wait().metadata.rows ?? 0 }
+    }
+
+    // MARK: Schema
+
+    /// Applies the migrations the database lacks, in one transaction under `migrationLock`.
+    private func migrate(_ connection: PostgresConnection) throws {
+        try run(connection, "BEGIN")
+        do {
+            try run(connection, "SELECT pg_advisory_xact_lock(\(Self.migrationLock))")
+            try run(connection, "CREATE TABLE IF NOT EXISTS singan_schema (version integer NOT NULL)")
+            let current = try run(connection, "SELECT version FROM singan_schema").first?
+                .makeRandomAccess()["version"].decode(Int.self) ?? 0
+            guard current <= Self.migrations.count else {
+                throw PostgresJournalError(location: location, message: """
+                    the database's schema is version \(current), newer than this singan knows \
+                    (\(Self.migrations.count)): upgrade singan
+                    """)
+            }
+            for statement in Self.migrations[current...].joined() { try run(connection, statement) }
+            if current == 0 {
+                try run(connection, "INSERT INTO singan_schema (version) VALUES (\(Self.migrations.count))")
+            } else if current < Self.migrations.count {
+                try run(connection, "UPDATE singan_schema SET version = \(Self.migrations.count)")
+            }
+            try run(connection, "COMMIT")
+        } catch {
+            _ = try? run(connection, "ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The schema version of the database (for tests and `singan status`).
+    public func schemaVersion() throws -> Int {
+        try run("SELECT version FROM singan_schema").first?.makeRandomAccess()["version"].decode(Int.self) ?? 0
+    }
+
+    // MARK: Journal
+
+    public func insert(id: String, pipeline: String, input: String, directory: String) throws {
+        try run("""
+            INSERT INTO singan_jobs (id, pipeline, input, directory, state) VALUES (\(id), \(pipeline), \(input), \(directory), 'queued')
+            """)
+    }
+
+    public func start(_ id: String) throws -> JobRecord? {
+        try run("""
+            UPDATE singan_jobs SET state = 'running', attempts = attempts + 1, started_at = clock_timestamp(), progress = 0, note = NULL
+            WHERE id = \(id) AND state = 'queued' RETURNING *
+            """).first.map(JobRecord.init(postgres:))
+    }
+
+    public func requeue(_ id: String, countAttempt: Bool, note: String?) throws {
+        try run("""
+            UPDATE singan_jobs SET state = 'queued', attempts = attempts - \(countAttempt ? 0 : 1), progress = 0, note = \(note),
+                            destination = NULL, outcome = NULL
+            WHERE id = \(id) AND state IN ('queued', 'running')
+            """)
+    }
+
+    public func prepare(_ id: String, outcome: JobState, destination: String, outputs: [String], error: String?) throws {
+        try run("""
+            UPDATE singan_jobs SET outcome = \(outcome.rawValue), destination = \(destination), outputs = \(outputs), error = \(error)
+            WHERE id = \(id)
+            """)
+    }
+
+    public func complete(_ id: String) throws {
+        try run("""
+            UPDATE singan_jobs SET state = outcome, progress = CASE outcome WHEN 'done' THEN 1 ELSE progress END,
+                            note = NULL, finished_at = clock_timestamp()
+            WHERE id = \(id) AND outcome IN ('done', 'failed') AND state IN ('queued', 'running')
+            """)
+    }
+
+    public func fail(_ id: String, error: String) throws {
+        try run("""
+            UPDATE singan_jobs SET state = 'failed', note = NULL, finished_at = clock_timestamp(), error = \(error)
+            WHERE id = \(id) AND state IN ('queued', 'running')
+            """)
+    }
+
+    public func progress(_ id: String, _ fraction: Double, note: String?) throws {
+        try run("UPDATE singan_jobs SET progress = \(fraction), note = \(note) WHERE id = \(id)")
+    }
+
+    public func job(_ id: String) throws -> JobRecord? {
+        try run("SELECT * FROM singan_jobs WHERE id = \(id)").first.map(JobRecord.init(postgres:))
+    }
+
+    public func job(directory: String) throws -> JobRecord? {
+        try run("SELECT * FROM singan_jobs WHERE directory = \(directory)").first.map(JobRecord.init(postgres:))
+    }
+
+    public func jobs(in states: [JobState], limit: Int) throws -> [JobRecord] {
+        try run("""
+            SELECT * FROM singan_jobs WHERE state = ANY(\(states.map(\.rawValue))) ORDER BY created_at, seq LIMIT \(limit)
+            """).map(JobRecord.init(postgres:))
+    }
+
+    @discardableResult
+    public func prune(finishedBefore cutoff: Date, keep: Int) throws -> Int {
+        try changes("""
+            DELETE FROM singan_jobs WHERE state IN ('done', 'failed') AND (
+                COALESCE(finished_at, created_at) < \(cutoff) OR
+                id IN (SELECT id FROM singan_jobs WHERE state IN ('done', 'failed')
+                       ORDER BY COALESCE(finished_at, created_at) DESC, seq DESC OFFSET \(max(0, keep))))
+            """)
+    }
+
+    public func counts() throws -> [JobState: Int] {
+        var result: [JobState: Int] = [:]
+        for row in try run("SELECT state, COUNT(*) AS n FROM singan_jobs GROUP BY state") {
+            let (state, count) = try row.decode((String, Int).self)
+            if let state = JobState(rawValue: state) { result[state] = count }
+        }
+        return result
+    }
+
+    public func recordPipeline(_ name: String, file: String, error: String?) throws {
+        try run("""
+            INSERT INTO singan_pipelines (name, file, error) VALUES (\(name), \(file), \(error))
+            ON CONFLICT (name) DO UPDATE SET file = excluded.file, error = excluded.error, updated_at = clock_timestamp()
+            """)
+    }
+
+    public func forgetPipeline(_ name: String) throws {
+        try run("DELETE FROM singan_pipelines WHERE name = \(name)")
+    }
+
+    public func pipelines() throws -> [PipelineRecord] {
+        try run("SELECT name, file, error FROM singan_pipelines ORDER BY name").map { row in
+            let (name, file, error) = try row.decode((String, String, String?).self)
+            return PipelineRecord(name: name, file: file, error: error)
+        }
+    }
+}
+
+extension JobRecord {
+    /// A `jobs` row of `PostgresJournal`.
+    init(postgres row: PostgresRow) throws {
+        let row = row.makeRandomAccess()
+        func column<T: PostgresDecodable>(_ name: String, _ type: T.Type = T.self) throws -> T {
+            try row[name].decode(T.self)
+        }
+        self.init(id: try column("id"), pipeline: try column("pipeline"), input: try column("input"),
+                  directory: try column("directory"), state: JobState(rawValue: try column("state")) ?? .failed,
+                  attempts: try column("attempts"), error: try column("error"), progress: try column("progress"),
+                  note: try column("note"), createdAt: try column("created_at"), startedAt: try column("started_at"),
+                  finishedAt: try column("finished_at"), outputs: try column("outputs"),
+                  destination: try column("destination"),
+                  outcome: (try column("outcome", String?.self)).flatMap(JobState.init(rawValue:)))
+    }
+}
+
+/// A PostgreSQL journal call that failed, with the server's own message when it sent one
+/// (postgres-nio's errors print only a generic text, to keep queries out of logs).
+public struct PostgresJournalError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(location: PostgresLocation, message: String) {
+        description = "PostgreSQL journal \(location): \(message)"
+    }
+
+    init(location: PostgresLocation, underlying: any Error) {
+        if let error = underlying as? PostgresJournalError {
+            self = error
+            return
+        }
+        let detail: String
+        if let error = underlying as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                detail = message
+            } else if let cause = error.underlying {
+                detail = "\(error.code): \(cause)"
+            } else {
+                detail = "\(error.code)"
+            }
+        } else {
+            detail = "\(underlying)"
+        }
+        self.init(location: location, message: detail)
+    }
+}
