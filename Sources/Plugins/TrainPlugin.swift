@@ -19,6 +19,7 @@ public struct TrainPlugin: TaskPlugin {
         .double("reconstruction_weight", range: 0...1_000_000, "weight alpha of the reconstruction loss (default 10)"),
         .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation)"),
         .choice("z_star", ["fixed", "redrawn"], default: "redrawn", "scale 0's reconstruction noise: redrawn every iteration (authors' release, default) or fixed (the paper's text)"),
+        .choice("upsampling", Upsampling.allCases.map(\.rawValue), default: Upsampling.resize.rawValue, "how each scale's output is upsampled to the next scale: resize (straight to the next size, aligned with the pyramid; default) or grow-and-crop (grow by 1/r, crop the top-left window: format 1 models, misaligned by up to a few percent, issue 11)"),
         .int("seed", default: 0, range: 0...Int(Int32.max), "seed of the run's random generator (networks and noise; every preset's is 0)"),
     ])
     public static let inputs = TaskInputs(image: .required)
@@ -66,6 +67,7 @@ public struct TrainPlugin: TaskPlugin {
         if let v = p.optionalDouble("reconstruction_weight") { c.reconstructionWeight = Float(v) }
         if case .bool(let v)? = p["noise_padding"] { c.noisePadding = v }
         if let v = p.optionalString("z_star").flatMap(ZStarMode.init(rawValue:)) { c.zStarMode = v }
+        if let v = p.optionalString("upsampling").flatMap(Upsampling.init(rawValue:)) { c.upsampling = v }
         if let v = p.optionalInt("seed") { c.seed = UInt64(v) }
     }
 
@@ -81,6 +83,7 @@ public struct TrainPlugin: TaskPlugin {
         case "reconstruction_weight": return "\(c.reconstructionWeight)"
         case "noise_padding": return "\(c.noisePadding)"
         case "z_star": return c.zStarMode.rawValue
+        case "upsampling": return c.upsampling.rawValue
         case "seed": return "\(c.seed)"
         default: preconditionFailure("the train parameter '\(name)' sets no configuration field")
         }

@@ -63,6 +63,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("z-star"), help: ArgumentHelp(TrainPlugin.self, parameter: "z_star"))
     var zStar: ZStarMode?
 
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "upsampling"))
+    var upsampling: Upsampling?
+
     @Flag(help: ArgumentHelp(TrainPlugin.self, parameter: "noise_padding"))
     var noisePadding = false
 
@@ -90,6 +93,7 @@ struct TrainCommand: ParsableCommand {
         if let reconstructionWeight { p["reconstruction_weight"] = .double(reconstructionWeight) }
         if noisePadding { p["noise_padding"] = .bool(true) }
         if let zStar { p["z_star"] = .string(zStar.rawValue) }
+        if let upsampling { p["upsampling"] = .string(upsampling.rawValue) }
         // Out of Int's range is out of the parameter's too: the task refuses it by name.
         if let seed { p["seed"] = .int(Int(clamping: seed)) }
         return p
@@ -165,3 +169,4 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension ZStarMode: ExpressibleByArgument {}
+extension Upsampling: ExpressibleByArgument {}
