@@ -33,6 +33,10 @@ public struct DaemonOptions: Sendable {
     /// Bytes one task run may need at its peak, estimated before it runs; a job over it fails
     /// with the reason instead of running (`JobExecutor.memoryBudget`).
     public var memoryBudget: Int = JobExecutor.defaultMemoryBudget
+    /// Seconds a job claimed from a shared (PostgreSQL) journal stays this daemon's without a
+    /// renewal; renewed every third of it. After a crash, another daemon takes the job over once
+    /// it expired. Unused with the SQLite journal.
+    public var lease: TimeInterval = 30
 
     public init(root: URL) { self.root = root }
 }
@@ -50,6 +54,8 @@ public final class Daemon: @unchecked Sendable {
     private let logger: Logger
     private let parser: PipelineParser
     private let journal: any Journal
+    /// The journal when it is shared with other daemons (a fleet): jobs are claimed under leases.
+    private let shared: (any SharedJournal)?
     private let custody: JobCustody
     private let executor: JobExecutor
     private let pipelinesFolder: URL
@@ -73,6 +79,9 @@ public final class Daemon: @unchecked Sendable {
     /// Consecutive failed tries of a job's bookkeeping (journal writes, file moves: a full disk).
     private var failedTries: [String: Int] = [:]
     private var progressFailed = Set<String>()
+    /// Jobs claimed from the shared journal, until a worker takes them up.
+    private var claimed: [String: JobRecord] = [:]
+    private var claimFailing = false
 
     public init(options: DaemonOptions, registry: PluginRegistry = .standard, logger: Logger) throws {
         self.options = options
@@ -84,7 +93,9 @@ public final class Daemon: @unchecked Sendable {
         for folder in ["pipelines", "processing", "cache"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
-        journal = try options.journal.open(root: root, exclusive: true)
+        journal = try options.journal.open(root: root, lease: options.lease)
+        shared = journal as? any SharedJournal
+        try shared?.bind(rootID: FleetIdentity.of(root: root))
         custody = JobCustody(root: root, journal: journal, logger: logger)
         executor = JobExecutor(root: root, registry: registry, models: LoadedModelCache(capacity: options.loadedModels),
                                trainingSlots: options.trainingSlots, stepDelay: options.stepDelay,
@@ -94,7 +105,7 @@ public final class Daemon: @unchecked Sendable {
     /// Runs until SIGTERM or SIGINT (or `stop()`), then stops cleanly: running jobs are
     /// cancelled (training checkpoints) and re-queued for the next start.
     public func run() throws {
-        let instance = try DaemonLock(root: root)
+        let instance = try DaemonLock(root: root, shared: shared != nil)
         defer { withExtendedLifetime(instance) {} }
         let signals = options.handleSignals ? StopSignals { [weak self] number in
             self?.logger.info("daemon.signal", metadata: ["signal": "\(StopSignals.name(number))"])
@@ -112,16 +123,26 @@ public final class Daemon: @unchecked Sendable {
             for file in pipelineFiles() { load(file, scan: false) }
         }
         removeStaleTemporaries()
-        let unfinished = try custody.recover(pipelines: control.sync { pipelines })
+        let loaded = control.sync { pipelines }
+        // A fleet's running jobs belong to live daemons until their lease expires (`LeaseKeeper`).
+        let unfinished = try shared == nil ? custody.recover(pipelines: loaded)
+                                           : custody.recoverShared(pipelines: loaded, minimumAge: options.lease)
         prune()
         let pruner = DispatchSource.makeTimerSource(queue: control)
         pruner.schedule(deadline: .now() + options.journalPruneInterval, repeating: options.journalPruneInterval)
         pruner.setEventHandler { [weak self] in self?.prune() }
         pruner.resume()
         defer { pruner.cancel() }
-        let pool = WorkerPool(count: options.workers) { [unowned self] id in self.process(id) }
+        var claim: (@Sendable () -> String?)?
+        if let shared { claim = { [unowned self] in self.claimNext(from: shared) } }
+        let pool = WorkerPool(count: options.workers, claim: claim) { [unowned self] id in self.process(id) }
         executor.gate.onWait = { [weak pool] waiting in if waiting { pool?.lend() } else { pool?.reclaim() } }
         control.sync { self.pool = pool }
+        let leases = shared.map { shared in
+            LeaseKeeper(journal: shared, logger: logger, lost: { [weak self] ids, why in self?.leaseLost(ids, why: why) },
+                        expired: { [weak self] job in self?.recoverTakenOver(job) })
+        }
+        defer { leases?.cancel() }
         for job in try journal.jobs(in: [.queued]) { pool.submit(job.id) }
         for step in unfinished {
             retryLater(step.id, job: step.id, input: step.input, doing: "recovering the job", error: step.error) { daemon in
@@ -130,8 +151,10 @@ public final class Daemon: @unchecked Sendable {
         }
         watcher.start()
         control.sync { for pipeline in pipelines.values.sorted(by: { $0.name < $1.name }) { scan(pipeline) } }
-        logger.info("daemon.started", metadata: ["root": "\(root.path)", "pipelines": "\(control.sync { pipelines.count })",
-                                                 "workers": "\(options.workers)", "pid": "\(getpid())"])
+        var started: Logger.Metadata = ["root": "\(root.path)", "pipelines": "\(control.sync { pipelines.count })",
+                                        "workers": "\(options.workers)", "pid": "\(getpid())"]
+        if let shared { started["worker"] = "\(shared.worker)"; started["lease"] = "\(String(format: "%g", shared.lease))s" }
+        logger.info("daemon.started", metadata: started)
 
         stopSignal.wait()
         let stopStarted = Date()
@@ -156,6 +179,9 @@ public final class Daemon: @unchecked Sendable {
                                                             "action": "re-queued; exiting without waiting for them"])
         }
         control.sync {}
+        if let shared {
+            do { try shared.leave() } catch { logger.error("journal.write_failed", metadata: ["error": "\(error)"]) }
+        }
         logger.info("daemon.stopped", metadata: ["cancelled": "\(running)", "duration": "\(JobExecutor.seconds(since: stopStarted))"])
     }
 
@@ -346,13 +372,18 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Runs one queued job on a worker thread.
+    /// Runs one job on a worker thread: a queued one (own journal), or one claimed from the shared journal.
     private func process(_ id: String) {
         lock.lock()
-        let claimed = active.insert(id).inserted
+        let first = active.insert(id).inserted
+        let claim = claimed.removeValue(forKey: id)
         lock.unlock()
-        guard claimed else { return }  // another worker has it (submitted twice)
+        guard first else { return }  // another worker has it (submitted twice)
         defer { lock.lock(); active.remove(id); lock.unlock() }
+        if let claim {
+            processClaimed(claim)
+            return
+        }
         guard !isStopping else { return }
         let job: JobRecord
         do {
@@ -389,14 +420,7 @@ public final class Daemon: @unchecked Sendable {
             return
         }
 
-        // Only regular files are read; a link could lead out of the root or to `/dev/zero`.
-        let files = [job.input] + pipeline.sideFiles.map { $0.render(["stem": stem]) }
-        for name in files {
-            guard let kind = InputFile.problem(at: jobFolder.appendingPathComponent(name).path) else { continue }
-            finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
-                   error: "\(name) is \(kind), not a regular file; only regular files are processed", since: job.createdAt)
-            return
-        }
+        guard !refusesIrregularFiles(job, pipeline: pipeline, stem: stem) else { return }
 
         let running: JobRecord
         do {
@@ -406,6 +430,59 @@ public final class Daemon: @unchecked Sendable {
             retryLater(id, job: id, input: job.input, doing: "starting the job (journal write)", error: error) { $0.pool?.submit(id) }
             return
         }
+        execute(running, pipeline: pipeline, stem: stem)
+    }
+
+    /// Runs a job this daemon claimed from the shared journal (running, under its lease). It
+    /// waits for its side files holding the claim: another daemon's inbox events may not reach
+    /// this one, so handing the job back would not make them arrive sooner.
+    private func processClaimed(_ job: JobRecord) {
+        guard !isStopping, let pipeline = control.sync(execute: { pipelines[job.pipeline] }) else {
+            // Stopping, or the pipeline was unloaded since the claim: back to the queue, for a daemon that runs it.
+            giveBack(job, note: isStopping ? "stopped by the daemon before it started" : "waiting for pipeline '\(job.pipeline)' to load")
+            return
+        }
+        let stem = (job.input as NSString).deletingPathExtension
+        let jobFolder = root.appendingPathComponent(job.directory)
+        var missing = gatherSideFiles(pipeline, stem: stem, into: jobFolder)
+        if !missing.isEmpty {
+            logger.info("job.waiting", metadata: ["pipeline": "\(pipeline.name)", "job": "\(job.id)", "input": "\(job.input)",
+                                                  "side_files": "\(missing.joined(separator: ","))"])
+            note(job.id, 0, "waiting for side file \(missing.joined(separator: ", "))")
+        }
+        let deadline = max(job.createdAt, startedAt).addingTimeInterval(pipeline.sideFileTimeout)
+        while !missing.isEmpty {
+            if isStopping { giveBack(job, note: "stopped by the daemon while waiting for side files"); return }
+            if Date() >= deadline {
+                finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                       error: "side file \(missing.joined(separator: ", ")) did not arrive within \(String(format: "%g", pipeline.sideFileTimeout)) s", since: job.createdAt)
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.25)
+            missing = gatherSideFiles(pipeline, stem: stem, into: jobFolder)
+        }
+        guard !refusesIrregularFiles(job, pipeline: pipeline, stem: stem) else { return }
+        execute(job, pipeline: pipeline, stem: stem)
+    }
+
+    /// Fails the job, unread, when its input or a side file is not a regular file: a link could
+    /// lead out of the root or to `/dev/zero`. Returns whether it did.
+    private func refusesIrregularFiles(_ job: JobRecord, pipeline: Pipeline, stem: String) -> Bool {
+        let jobFolder = root.appendingPathComponent(job.directory)
+        for name in [job.input] + pipeline.sideFiles.map({ $0.render(["stem": stem]) }) {
+            guard let kind = InputFile.problem(at: jobFolder.appendingPathComponent(name).path) else { continue }
+            finish(job, pipeline: pipeline, outcome: .failed, outputs: [],
+                   error: "\(name) is \(kind), not a regular file; only regular files are processed", since: job.createdAt)
+            return true
+        }
+        return false
+    }
+
+    /// Runs a started (running) job's pipeline and finishes it: done, failed, or re-queued when
+    /// the daemon stops or the disk is full.
+    private func execute(_ job: JobRecord, pipeline: Pipeline, stem: String) {
+        let id = job.id
+        let jobFolder = root.appendingPathComponent(job.directory)
         let started = Date()
         let token = CancellationToken()
         lock.lock(); tokens[id] = token; waitingLogged.remove(id); lock.unlock()
@@ -413,7 +490,7 @@ public final class Daemon: @unchecked Sendable {
         // A cancel that raced with `start` must still stop this job.
         if isStopping { token.cancel() }
         logger.info("job.started", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
-                                              "attempt": "\(running.attempts)"])
+                                              "attempt": "\(job.attempts)"])
         do {
             let work = jobFolder.appendingPathComponent(".work")
             try clearWork(work)
@@ -427,10 +504,13 @@ public final class Daemon: @unchecked Sendable {
             let outputs = try executor.run(pipeline, on: input, cancellation: token, jobLogger: jobLogger) { [weak self] fraction, note in
                 self?.report(id, fraction, note)
             }
-            finish(running, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
+            finish(job, pipeline: pipeline, outcome: .done, outputs: outputs, error: nil, since: started)
         } catch let error where error is TaskCancelled || token.isCancelled {
             do {
                 try journal.requeue(id, countAttempt: false, note: "stopped by the daemon; resumes at the next start")
+            } catch let lost as LeaseLostError {
+                logger.warning("job.abandoned", metadata: ["job": "\(id)", "input": "\(job.input)", "reason": "\(lost)"])
+                return
             } catch {
                 // Still `running` in the journal: the next start re-queues it (counting the attempt).
                 logger.error("job.requeue_failed", metadata: ["job": "\(id)", "error": "\(error)"])
@@ -444,7 +524,70 @@ public final class Daemon: @unchecked Sendable {
                 daemon.pool?.submit(id)
             }
         } catch {
-            finish(running, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
+            finish(job, pipeline: pipeline, outcome: .failed, outputs: [], error: "\(error)", since: started)
+        }
+    }
+
+    // MARK: Fleet (a shared journal)
+
+    /// A worker's next job from the shared journal: the oldest queued job of a loaded pipeline,
+    /// now claimed by this daemon; nil when there is none (or the journal cannot be reached:
+    /// logged when that starts and when it ends).
+    private func claimNext(from shared: any SharedJournal) -> String? {
+        guard !isStopping else { return nil }
+        let names = control.sync { Array(pipelines.keys) }
+        do {
+            let job = try shared.claim(pipelines: names)
+            lock.lock()
+            let recovered = claimFailing
+            claimFailing = false
+            if let job { claimed[job.id] = job }
+            lock.unlock()
+            if recovered { logger.info("journal.claim_recovered") }
+            return job?.id
+        } catch {
+            lock.lock(); let first = !claimFailing; claimFailing = true; lock.unlock()
+            if first { logger.error("journal.claim_failed", metadata: ["error": "\(error)", "action": "retrying every 0.5 s"]) }
+            return nil
+        }
+    }
+
+    /// Hands a claimed job that did not start back to the queue, without counting the attempt.
+    private func giveBack(_ job: JobRecord, note: String) {
+        do {
+            try journal.requeue(job.id, countAttempt: false, note: note)
+        } catch {
+            // Still running under this daemon's lease: once it expires another daemon takes it over.
+            logger.error("job.requeue_failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Jobs whose lease this daemon lost (or could not renew): they are cancelled. Their writes
+    /// fail from now on (`LeaseLostError`), so none of them moves a file; the daemon that took
+    /// them over finishes them.
+    private func leaseLost(_ ids: Set<String>, why: String) {
+        lock.lock()
+        let running = ids.compactMap { id in tokens[id].map { (id, $0) } }
+        lock.unlock()
+        for (id, token) in running.sorted(by: { $0.0 < $1.0 }) {
+            logger.warning("job.lease_lost", metadata: ["job": "\(id)", "reason": "\(why)", "action": "cancelling it"])
+            token.cancel()
+        }
+    }
+
+    /// Recovers a job taken over from a daemon whose lease expired, as a restart would (see
+    /// `JobCustody.recover(_:pipeline:)`), then wakes a worker for it.
+    private func recoverTakenOver(_ job: JobRecord) {
+        let pipeline = control.sync { pipelines[job.pipeline] }
+        do {
+            try custody.recover(job, pipeline: pipeline)
+            pool?.submit(job.id)
+        } catch {
+            retryLater(job.id, job: job.id, input: job.input, doing: "recovering the job taken over", error: error) { daemon in
+                guard let current = try daemon.journal.job(job.id) else { return }
+                try daemon.custody.recover(current, pipeline: pipeline)
+                daemon.pool?.submit(job.id)
+            }
         }
     }
 
@@ -502,6 +645,11 @@ public final class Daemon: @unchecked Sendable {
     /// start's recovery (or scan of the inboxes) takes over.
     private func retryLater(_ key: String, job id: String?, input: String?, doing what: String, error: Error,
                             _ retry: @escaping @Sendable (Daemon) throws -> Void) {
+        if let lost = error as? LeaseLostError {
+            // Another daemon holds the job now and carries it on: retrying would write over it.
+            logger.warning("job.abandoned", metadata: ["job": "\(lost.job)", "input": "\(input ?? "")", "reason": "\(lost)"])
+            return
+        }
         lock.lock()
         let tries = failedTries[key, default: 0] + 1
         failedTries[key] = tries
@@ -556,14 +704,16 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Removes temporaries of atomic writes that a killed process left in the folders the daemon
-    /// writes to (never the inboxes, which hold users' files).
+    /// writes to (never the inboxes, which hold users' files). In a fleet, other daemons are
+    /// writing some right now: only those an hour old are stale (an atomic write takes seconds).
     private func removeStaleTemporaries() {
         let (written, inboxes) = control.sync {
             (pipelines.values.flatMap { p in [p.folders.outbox, p.folders.done, p.folders.failed].compactMap { try? folder($0) } },
              pipelines.values.compactMap { try? folder($0.folders.inbox) })
         }
         let folders = ["processing", "cache"].map { root.appendingPathComponent($0) } + written
-        for file in StaleTemporaries.remove(under: folders, skipping: inboxes + [pipelinesFolder]) {
+        let cutoff = shared == nil ? nil : Date().addingTimeInterval(-3600)
+        for file in StaleTemporaries.remove(under: folders, skipping: inboxes + [pipelinesFolder], modifiedBefore: cutoff) {
             logger.info("temporary.removed", metadata: ["file": "\(custody.relative(file))"])
         }
     }

@@ -229,8 +229,18 @@ final class JobCustody: Sendable {
         return unfinished + (try adoptOrphans(pipelines: pipelines))
     }
 
-    /// Repairs one queued or running job after a crash (see `recover`).
-    private func recover(_ job: JobRecord, pipeline: Pipeline?) throws {
+    /// `recover` for a daemon that shares the root and a `SharedJournal` with others: their queued
+    /// and running jobs are theirs (a running job whose lease expires is taken over and repaired
+    /// by `recover(_:pipeline:)`), so only job folders without a job are adopted, and only once
+    /// older than `minimumAge`: a younger one may be another daemon's, between its move and its insert.
+    func recoverShared(pipelines: [String: Pipeline], minimumAge: TimeInterval) throws -> [Unfinished] {
+        try adoptOrphans(pipelines: pipelines, minimumAge: minimumAge)
+    }
+
+    /// Repairs one queued or running job after a crash (see `recover`), or a running job taken
+    /// over from a daemon whose lease expired: re-queued counting the attempt, failed past the
+    /// pipeline's `max_attempts`, or finished as journaled.
+    func recover(_ job: JobRecord, pipeline: Pipeline?) throws {
         guard job.state == .queued || job.state == .running else { return }
         if job.outcome != nil, job.destination != nil {
             // Died after deciding the outcome: carry the decision out from where it stopped.
@@ -259,8 +269,8 @@ final class JobCustody: Sendable {
 
     /// Journals job folders left by a crash between moving the input and journaling the job, and
     /// removes the folders of finished jobs and empty ones; returns the folders it could not
-    /// journal.
-    private func adoptOrphans(pipelines: [String: Pipeline]) throws -> [Unfinished] {
+    /// journal. Folders modified less than `minimumAge` seconds ago are left alone.
+    private func adoptOrphans(pipelines: [String: Pipeline], minimumAge: TimeInterval = 0) throws -> [Unfinished] {
         let fm = FileManager.default
         let processing = root.appendingPathComponent("processing")
         var unfinished: [Unfinished] = []
@@ -272,6 +282,11 @@ final class JobCustody: Sendable {
                 if let known = try journal.job(directory: directory) {
                     if known.state == .done || known.state == .failed { try? fm.removeItem(at: jobFolder) }
                     continue
+                }
+                if minimumAge > 0 {
+                    var info = stat()
+                    guard lstat(jobFolder.path, &info) == 0,
+                          Date().timeIntervalSince1970 - Double(info.st_mtim.tv_sec) > minimumAge else { continue }
                 }
                 let files = ((try? fm.contentsOfDirectory(atPath: jobFolder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
                 let pipeline = pipelines[pipelineName]

@@ -68,7 +68,7 @@ public struct PipelineFolders: Sendable, Equatable {
     /// Names directly under the root that are the daemon's own: no pipeline folder may be one,
     /// lie in one or hold one (an inbox of "." once moved the journal and the lock into `failed/`).
     public static let reservedNames = ["pipelines", "processing", "cache", "journal.sqlite", "journal.sqlite-wal",
-                                       "journal.sqlite-shm", "daemon.pid"]
+                                       "journal.sqlite-shm", "daemon.pid", FleetIdentity.fileName]
 
     /// How folder path `a` relates to folder path `b` (both normalised, relative or absolute):
     /// "is", "lies inside" or "holds", or `nil` when they are apart.

@@ -2,12 +2,19 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The journal in a PostgreSQL database (vapor/postgres-nio), for daemons that share one queue.
+/// The journal in a PostgreSQL database (vapor/postgres-nio), for daemons that share one queue
+/// (`SharedJournal`: claims under leases, see `PostgresJournal+Leases.swift`).
 ///
 /// Every call is one SQL statement, so one implicit transaction, and each rule of `Journal` is in
-/// the statement's `WHERE`: the server's row locks make `start` claim a job at most once however
-/// many connections race. The schema is created or migrated at open, under an advisory lock so
-/// that daemons starting together migrate once (see `migrations`).
+/// the statement's `WHERE`: the server's row locks make `start` and `claim` take a job at most
+/// once however many connections race. The schema is created or migrated at open, under an
+/// advisory lock so that daemons starting together migrate once (see `migrations`).
+///
+/// A job this journal claimed is *held* (`held`: its id and the epoch the claim gave it): every
+/// write of a held job also requires that epoch, and a write that changes no row means another
+/// daemon took the job over (`LeaseLostError`), so a daemon that lost its lease never writes over
+/// the new holder. Ending the job (requeue, complete, fail) gives the hold up; a lost job stays
+/// known as lost (with its old epoch), so that every later write of it fails too.
 ///
 /// The protocol is synchronous and its callers are plain threads (workers, the daemon's control
 /// queue), so each call waits on postgres-nio's event-loop future: never call it from an event
@@ -18,12 +25,21 @@ import PostgresNIO
 /// `@unchecked`: the connection is guarded by `lock`.
 public final class PostgresJournal: Journal, @unchecked Sendable {
     public let location: PostgresLocation
+    /// How long a claim lasts unless renewed (`renewLeases`).
+    public let lease: TimeInterval
+    /// This daemon's name in `singan_jobs.worker` and `singan_workers`: host, pid and a random
+    /// suffix (a pid is reused after a restart; the old rows must not look like ours).
+    public let worker: WorkerIdentity
     private let password: String?
-    private let exclusive: Bool
     private let logger: Logger
     private let lock = NSLock()
     private var connection: PostgresConnection?  // guarded by `lock`
     private var nextConnectionID = 0  // guarded by `lock`
+    /// Epoch of each job this journal holds or lost, by id, and which were lost; guarded by
+    /// `heldLock` (taken inside `lock` or alone).
+    private var held: [String: Int64] = [:]
+    private var lost = Set<String>()
+    private let heldLock = NSLock()
 
     /// The schema, one migration per version, applied in order to a database at a lower version
     /// (`singan_schema.version`, 0 for a new database). Append; never edit a released one. A
@@ -62,21 +78,38 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
             )
             """,
         ],
+        // 2: leases, so that several daemons share the queue. A running job names its `worker`,
+        // which holds it until `lease_until` (the server's clock, never a node's) and renews it;
+        // `epoch` counts the claims, and every write of the holder requires its epoch. The
+        // workers' heartbeats are for `singan status`; `singan_fleet` names the one root whose
+        // files the jobs are (`FleetIdentity`), so that a daemon on another root is refused.
+        [
+            "ALTER TABLE singan_jobs ADD COLUMN worker text, ADD COLUMN lease_until timestamptz, ADD COLUMN epoch bigint NOT NULL DEFAULT 0",
+            "CREATE INDEX singan_jobs_lease ON singan_jobs (lease_until) WHERE state = 'running'",
+            """
+            CREATE TABLE singan_workers (
+                id text PRIMARY KEY,
+                host text NOT NULL,
+                pid integer NOT NULL,
+                started timestamptz NOT NULL DEFAULT clock_timestamp(),
+                heartbeat timestamptz NOT NULL DEFAULT clock_timestamp()
+            )
+            """,
+            "CREATE TABLE singan_fleet (one boolean PRIMARY KEY DEFAULT true CHECK (one), root_id text NOT NULL)",
+        ],
     ]
 
-    /// Keys of the advisory locks this journal takes (arbitrary, fixed: "singan" in ASCII, plus one).
+    /// Key of the advisory lock the migration takes (arbitrary, fixed: "singan" in ASCII).
     private static let migrationLock: Int64 = 0x73_69_6E_67_61_6E_00
-    private static let daemonLock: Int64 = 0x73_69_6E_67_61_6E_01
 
     /// Connects to `location` (password from `PGPASSWORD` or the password file) and brings the
-    /// schema to the current version. `exclusive` holds a lock that a second exclusive journal on
-    /// the same database cannot get while this one lives (the daemon's: one per database until jobs
-    /// are leased).
-    public init(location: PostgresLocation, exclusive: Bool = false,
+    /// schema to the current version. `lease` is how long a claim lasts unless renewed.
+    public init(location: PostgresLocation, lease: TimeInterval = 30,
                 logger: Logger = Logger(label: "singan.journal.postgres")) throws {
         self.location = location
+        self.lease = lease
+        self.worker = WorkerIdentity.current()
         self.password = try location.password()
-        self.exclusive = exclusive
         var logger = logger
         logger.logLevel = .warning  // postgres-nio logs every query at debug
         self.logger = logger
@@ -103,26 +136,14 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
         }
     }
 
-    /// A new connection (caller holds `lock`); takes the daemon's lock when `exclusive`.
+    /// A new connection (caller holds `lock`).
     private func connect() throws -> PostgresConnection {
         nextConnectionID += 1
         let configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database, tls: .disable)
-        let connection = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(),
-                                                        configuration: configuration, id: nextConnectionID,
-                                                        logger: logger).wait()
-        if exclusive {
-            let rows = try run(connection, "SELECT pg_try_advisory_lock(\(Self.daemonLock)) AS locked")
-            guard try rows.first?.makeRandomAccess()["locked"].decode(Bool.self) == true else {
-                try? connection.close().wait()
-                throw PostgresJournalError(location: location, message: """
-                    another daemon uses this database (only one daemon per database until jobs are leased); \
-                    stop it or give this one another database
-                    """)
-            }
-        }
-        return connection
+        return try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(),
+                                              configuration: configuration, id: nextConnectionID, logger: logger).wait()
     }
 
     /// Runs one statement and collects its rows.
@@ -133,13 +154,68 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
 
     /// Runs one statement on the journal's connection.
     @discardableResult
-    private func run(_ query: PostgresQuery) throws -> [PostgresRow] {
+    func run(_ query: PostgresQuery) throws -> [PostgresRow] {
         try withConnection { try run($0, query) }
     }
 
     /// Runs one statement and returns how many rows it changed.
-    private func changes(_ query: PostgresQuery) throws -> Int {
+    func changes(_ query: PostgresQuery) throws -> Int {
         try withConnection { try $0.query(query, logger: logger).wait().metadata.rows ?? 0 }
+    }
+
+    // MARK: Held jobs
+
+    /// The epoch of job `id` when this journal holds it or lost it, else nil (the writes' guard:
+    /// `epoch` must equal it when it is not NULL).
+    func epoch(of id: String) -> Int64? {
+        heldLock.withLock { held[id] }
+    }
+
+    /// Records that this journal now holds `id` at `epoch` (a claim or a take-over).
+    func hold(_ id: String, epoch: Int64) {
+        heldLock.withLock {
+            held[id] = epoch
+            lost.remove(id)
+        }
+    }
+
+    /// Gives up the hold of `id`: its job ended here.
+    func release(_ id: String) {
+        heldLock.withLock {
+            held[id] = nil
+            lost.remove(id)
+        }
+    }
+
+    /// Marks `id` lost if it is still held at `epoch`: its writes keep failing, and it is no
+    /// longer renewed. Returns whether it was.
+    @discardableResult
+    func markLost(_ id: String, epoch: Int64) -> Bool {
+        heldLock.withLock {
+            guard held[id] == epoch else { return false }
+            return lost.insert(id).inserted
+        }
+    }
+
+    /// Every job held (not lost), with its epoch.
+    public func heldJobs() -> [String: Int64] {
+        heldLock.withLock { held.filter { !lost.contains($0.key) } }
+    }
+
+    /// Runs a write of job `id` guarded by its epoch (`epoch`, nil when neither held nor lost)
+    /// and returns how many rows changed. A held job whose write changed nothing was taken over by
+    /// another daemon: it is marked lost and `LeaseLostError` thrown. `ends` gives the hold up
+    /// after it succeeds.
+    @discardableResult
+    private func guardedWrite(_ id: String, ends: Bool, _ query: (Int64?) -> PostgresQuery) throws -> Int {
+        let epoch = epoch(of: id)
+        let changed = try changes(query(epoch))
+        if let epoch, changed == 0 {
+            markLost(id, epoch: epoch)
+            throw LeaseLostError(job: id, epoch: epoch)
+        }
+        if ends { release(id) }
+        return changed
     }
 
     // MARK: Schema
@@ -192,37 +268,42 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
     }
 
     public func requeue(_ id: String, countAttempt: Bool, note: String?) throws {
-        try run("""
+        try guardedWrite(id, ends: true) { epoch in """
             UPDATE singan_jobs SET state = 'queued', attempts = attempts - \(countAttempt ? 0 : 1), progress = 0, note = \(note),
-                            destination = NULL, outcome = NULL
-            WHERE id = \(id) AND state IN ('queued', 'running')
-            """)
+                            destination = NULL, outcome = NULL, worker = NULL, lease_until = NULL
+            WHERE id = \(id) AND state IN ('queued', 'running') AND (\(epoch)::bigint IS NULL OR epoch = \(epoch))
+            """ }
     }
 
     public func prepare(_ id: String, outcome: JobState, destination: String, outputs: [String], error: String?) throws {
-        try run("""
+        try guardedWrite(id, ends: false) { epoch in """
             UPDATE singan_jobs SET outcome = \(outcome.rawValue), destination = \(destination), outputs = \(outputs), error = \(error)
-            WHERE id = \(id)
-            """)
+            WHERE id = \(id) AND (\(epoch)::bigint IS NULL OR epoch = \(epoch))
+            """ }
     }
 
     public func complete(_ id: String) throws {
-        try run("""
+        try guardedWrite(id, ends: true) { epoch in """
             UPDATE singan_jobs SET state = outcome, progress = CASE outcome WHEN 'done' THEN 1 ELSE progress END,
-                            note = NULL, finished_at = clock_timestamp()
+                            note = NULL, finished_at = clock_timestamp(), worker = NULL, lease_until = NULL
             WHERE id = \(id) AND outcome IN ('done', 'failed') AND state IN ('queued', 'running')
-            """)
+                  AND (\(epoch)::bigint IS NULL OR epoch = \(epoch))
+            """ }
     }
 
     public func fail(_ id: String, error: String) throws {
-        try run("""
-            UPDATE singan_jobs SET state = 'failed', note = NULL, finished_at = clock_timestamp(), error = \(error)
-            WHERE id = \(id) AND state IN ('queued', 'running')
-            """)
+        try guardedWrite(id, ends: true) { epoch in """
+            UPDATE singan_jobs SET state = 'failed', note = NULL, finished_at = clock_timestamp(), error = \(error),
+                            worker = NULL, lease_until = NULL
+            WHERE id = \(id) AND state IN ('queued', 'running') AND (\(epoch)::bigint IS NULL OR epoch = \(epoch))
+            """ }
     }
 
     public func progress(_ id: String, _ fraction: Double, note: String?) throws {
-        try run("UPDATE singan_jobs SET progress = \(fraction), note = \(note) WHERE id = \(id)")
+        try guardedWrite(id, ends: false) { epoch in """
+            UPDATE singan_jobs SET progress = \(fraction), note = \(note)
+            WHERE id = \(id) AND (\(epoch)::bigint IS NULL OR epoch = \(epoch))
+            """ }
     }
 
     public func job(_ id: String) throws -> JobRecord? {

@@ -118,12 +118,12 @@ public enum JournalLocation: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Opens the journal of `root`. `exclusive` (the daemon) also makes sure no other daemon
-    /// uses the same PostgreSQL database: jobs are not yet leased, so two would take each other's.
-    public func open(root: URL, exclusive: Bool) throws -> any Journal {
+    /// Opens the journal of `root`. A PostgreSQL journal is shared (`SharedJournal`): its claims
+    /// last `lease` seconds unless renewed.
+    public func open(root: URL, lease: TimeInterval = 30) throws -> any Journal {
         switch self {
         case .sqlite: try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
-        case .postgres(let location): try PostgresJournal(location: location, exclusive: exclusive)
+        case .postgres(let location): try PostgresJournal(location: location, lease: lease)
         }
     }
 }

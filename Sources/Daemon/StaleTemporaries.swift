@@ -9,8 +9,9 @@ import Foundation
 enum StaleTemporaries {
     /// Removes the matching regular files in `folders` and their subfolders, except in `skipped`
     /// folders (inboxes, in case an outbox holds one) and their subfolders; symbolic links are
-    /// neither followed nor removed. Returns the removed files.
-    static func remove(under folders: [URL], skipping skipped: [URL]) -> [URL] {
+    /// neither followed nor removed; with `modifiedBefore`, only files last modified before it.
+    /// Returns the removed files.
+    static func remove(under folders: [URL], skipping skipped: [URL], modifiedBefore cutoff: Date? = nil) -> [URL] {
         let skippedPaths = Set(skipped.map(\.standardizedFileURL.path))
         var removed: [URL] = []
         var visited = Set<String>()
@@ -24,7 +25,9 @@ enum StaleTemporaries {
                 guard lstat(url.path, &info) == 0 else { continue }
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR: pending.append(url)
-                case S_IFREG where AtomicFile.isTemporary(name): if unlink(url.path) == 0 { removed.append(url) }
+                case S_IFREG where AtomicFile.isTemporary(name):
+                    if let cutoff, Double(info.st_mtim.tv_sec) >= cutoff.timeIntervalSince1970 { continue }
+                    if unlink(url.path) == 0 { removed.append(url) }
                 default: break
                 }
             }

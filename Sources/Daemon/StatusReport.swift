@@ -12,9 +12,17 @@ public enum StatusReport {
                 throw StatusError(message: "no journal at \(journalURL.path): no daemon has run on this root")
             }
         }
-        let journal = try location.open(root: root, exclusive: false)
+        let journal = try location.open(root: root)
         var lines: [String] = []
-        if let pid = DaemonLock.runningPid(root: root) {
+        if let shared = journal as? any SharedJournal {
+            // A fleet: its daemons, on any machine, are known by their heartbeats.
+            let workers = try shared.workers()
+            lines.append("daemons: \(workers.count) sharing the journal, on \(root.path)")
+            for worker in workers {
+                lines.append("  \(DisplayText.oneLine(worker.host)) pid \(worker.pid)  heartbeat \(Int(worker.silence.rounded())) s ago  " +
+                             (worker.running.isEmpty ? "idle" : "running \(worker.running.map(DisplayText.oneLine).joined(separator: ", "))"))
+            }
+        } else if let pid = DaemonLock.runningPid(root: root) {
             lines.append("daemon: running (pid \(pid)) on \(root.path)")
         } else {
             lines.append("daemon: not running on \(root.path)")

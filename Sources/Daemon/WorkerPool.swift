@@ -4,12 +4,20 @@ import Foundation
 /// blocks waiting for something other jobs do not need (the training slot) lends its thread
 /// back (`lend`): a new thread takes the queue meanwhile, and the surplus thread retires when
 /// a job ends while more than `count` threads could take work.
+///
+/// With a `claim` source (a fleet's shared journal) there is no queue: an idle thread claims the
+/// next job itself, and asks again every `pollInterval` seconds while there is none (jobs that
+/// other daemons accepted); `submit` only wakes a thread to claim at once.
 /// `@unchecked`: every property is guarded by `condition`.
 final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
     private let count: Int
     private let work: @Sendable (String) -> Void
+    private let claim: (@Sendable () -> String?)?
+    private let pollInterval: TimeInterval
     private var queue: [String] = []
+    /// Submissions since an idle thread last claimed (claim mode only).
+    private var wakes = 0
     private var queued = Set<String>()
     private var stopping = false
     private var threads: [Thread] = []
@@ -17,18 +25,27 @@ final class WorkerPool: @unchecked Sendable {
     private var live = 0
     private var lent = 0
 
-    /// Starts `count` threads that call `work` for each submitted id.
-    init(count: Int, work: @escaping @Sendable (String) -> Void) {
+    /// Starts `count` threads that call `work` for each submitted id, or for each id `claim`
+    /// returns (a job it claimed) when there is a source.
+    init(count: Int, claim: (@Sendable () -> String?)? = nil, pollInterval: TimeInterval = 0.5,
+         work: @escaping @Sendable (String) -> Void) {
         self.count = max(1, count)
         self.work = work
+        self.claim = claim
+        self.pollInterval = pollInterval
         condition.lock()
         for _ in 0..<self.count { addThread() }
         condition.unlock()
     }
 
-    /// Queues `id` unless it is already waiting.
+    /// Queues `id` unless it is already waiting; with a claim source, wakes a thread to claim.
     func submit(_ id: String) {
         condition.lock(); defer { condition.unlock() }
+        if claim != nil {
+            wakes += 1
+            condition.signal()
+            return
+        }
         guard !stopping, queued.insert(id).inserted else { return }
         queue.append(id)
         condition.signal()
@@ -86,6 +103,15 @@ final class WorkerPool: @unchecked Sendable {
             if stopping || live - lent > count {
                 live -= 1
                 return nil
+            }
+            if let claim {
+                wakes = 0
+                condition.unlock()
+                let claimed = claim()
+                condition.lock()
+                if let claimed { return claimed }
+                if wakes == 0 { _ = condition.wait(until: Date().addingTimeInterval(pollInterval)) }
+                continue
             }
             if !queue.isEmpty { break }
             condition.wait()

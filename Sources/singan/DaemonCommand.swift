@@ -16,7 +16,8 @@ struct DaemonCommand: ParsableCommand {
             seconds: running jobs are cancelled (training checkpoints) and resume at the next start. Finished jobs are dropped \
             from the journal after --keep-days or beyond the --keep-jobs most recent. The journal is \
             ROOT/journal.sqlite, or a PostgreSQL database with --journal postgres://USER@HOST:PORT/DB \
-            (password from PGPASSWORD or ~/.pgpass, never the command line). See docs/PIPELINES.md.
+            (password from PGPASSWORD or ~/.pgpass, never the command line), which several daemons on \
+            one shared ROOT may share: each claims jobs under a --lease it renews. See docs/PIPELINES.md.
             """)
 
     @Option(help: "The root folder holding pipelines/, inbox/, outbox/, done/, failed/.")
@@ -51,6 +52,9 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: .hidden)
     var stepDelayMs: Double = 0
 
+    @Option(help: "With a PostgreSQL --journal: seconds a claimed job stays this daemon's without a renewal (renewed every third); a job of a daemon that died is taken over by another once its lease expired.")
+    var lease: Double = 30
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard trainingSlots >= 1 else { throw ValidationError("--training-slots must be at least 1") }
@@ -60,6 +64,7 @@ struct DaemonCommand: ParsableCommand {
         guard shutdownTimeout >= 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be 0 or more seconds") }
         if let memoryBudgetMb, memoryBudgetMb < 1 { throw ValidationError("--memory-budget-mb must be at least 1") }
         guard stepDelayMs >= 0, stepDelayMs.isFinite else { throw ValidationError("--step-delay-ms must be 0 or more") }
+        guard lease >= 1, lease <= 86_400 else { throw ValidationError("--lease must be 1 to 86400 seconds") }
         do { _ = try JournalLocation(argument: journal) } catch { throw ValidationError("--journal: \(error)") }
     }
 
@@ -68,6 +73,7 @@ struct DaemonCommand: ParsableCommand {
         var options = DaemonOptions(root: URL(fileURLWithPath: root).standardizedFileURL)
         options.journal = try JournalLocation(argument: journal)
         options.workers = workers
+        options.lease = lease
         options.trainingSlots = trainingSlots
         options.loadedModels = loadedModels
         options.journalRetention = keepDays * 86_400

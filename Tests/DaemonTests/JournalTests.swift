@@ -3,8 +3,8 @@ import Foundation
 import XCTest
 
 /// Both backends of `Journal` (SQLite, and PostgreSQL on the test run's own server): the same
-/// state transitions and pruning; then what only PostgreSQL has (schema versions, the daemon's
-/// database lock, racing connections) and its URL and password rules.
+/// state transitions and pruning; then what only PostgreSQL has (schema versions, the root it is
+/// bound to, racing connections) and its URL and password rules. Claims and leases: `FleetJournalTests`.
 final class JournalTests: XCTestCase {
     var directories: [URL] = []
 
@@ -17,7 +17,7 @@ final class JournalTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         directories.append(dir)
-        return try backend.makeLocation().open(root: dir, exclusive: false)
+        return try backend.makeLocation().open(root: dir)
     }
 
     func testPruneDropsOnlyOldOrSurplusFinishedJobs() throws {
@@ -128,22 +128,23 @@ final class JournalTests: XCTestCase {
         }
     }
 
-    func testOneDaemonPerDatabase() throws {
+    /// A database holds the jobs of one root: the first daemon binds it, daemons of the same
+    /// root may join, a daemon of another root is refused with the reason.
+    func testOneRootPerDatabase() throws {
         let location = try PostgresTestServer.makeLocation()
-        let first = try PostgresJournal(location: location, exclusive: true)
-        XCTAssertThrowsError(try PostgresJournal(location: location, exclusive: true)) { error in
-            XCTAssertTrue("\(error)".contains("another daemon uses this database"), "\(error)")
+        try PostgresJournal(location: location).bind(rootID: "root-a")
+        XCTAssertNoThrow(try PostgresJournal(location: location).bind(rootID: "root-a"), "a second daemon of the same root")
+        XCTAssertThrowsError(try PostgresJournal(location: location).bind(rootID: "root-b")) { error in
+            XCTAssertTrue("\(error)".contains("this database holds the jobs of another root (its fleet.id says root-a, this root's says root-b)"),
+                          "\(error)")
         }
-        XCTAssertNoThrow(try PostgresJournal(location: location), "`singan status` may still read it")
-        withExtendedLifetime(first) {}
     }
 
     /// The server restarts under an open journal: while it is down each call fails with the
-    /// reason, and once it is back the journal reconnects by itself, with its jobs and the
-    /// daemon's lock.
+    /// reason, and once it is back the journal reconnects by itself, with its jobs and its claims.
     func testTheJournalReconnectsAfterTheServerRestarts() throws {
         let location = try PostgresTestServer.makeLocation()
-        let journal = try PostgresJournal(location: location, exclusive: true)
+        let journal = try PostgresJournal(location: location)
         try journal.insert(id: "a", pipeline: "p", input: "a.png", directory: "processing/p/a")
         try PostgresTestServer.setRunning(false)
         var down = true
@@ -157,10 +158,8 @@ final class JournalTests: XCTestCase {
         try PostgresTestServer.setRunning(true)
         down = false
         XCTAssertEqual(try journal.job("a")?.input, "a.png")
-        XCTAssertEqual(try journal.start("a")?.attempts, 1)
-        XCTAssertThrowsError(try PostgresJournal(location: location, exclusive: true), "the lock is taken again") { error in
-            XCTAssertTrue("\(error)".contains("another daemon uses this database"), "\(error)")
-        }
+        XCTAssertEqual(try journal.claim(pipelines: ["p"])?.attempts, 1)
+        XCTAssertEqual(try journal.renewLeases(), [], "the claim is renewed on the new connection")
     }
 
     func testAWrongPasswordIsAClearError() throws {

@@ -30,20 +30,21 @@ final class PostgresDaemonProcessTests: XCTestCase {
         XCTAssertTrue(status.output.contains("journal: \(url)"), status.output)
         XCTAssertTrue(status.output.contains("jobs: 0 queued, 0 running, 5 done, 1 failed"), status.output)
 
-        // A second daemon on the same database is refused (jobs are not leased yet), and says why.
+        // A daemon on another root is refused (the jobs' files are in this root), and says why.
         let other = try DaemonHarness(pipelines: ["half": DaemonProcessTests.halve])
         let refused = try DaemonHarness.execute(["daemon", "--root", other.root.path, "--journal", url])
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.errors.contains("another daemon uses this database"), refused.errors)
+        XCTAssertTrue(refused.errors.contains("this database holds the jobs of another root"), refused.errors)
 
-        // kill -9 during a job: the next start finds it running in the database and runs it again.
+        // kill -9 during a job: the next start finds it running in the database and, once its
+        // lease expired, runs it again.
         XCTAssertEqual(d.signal(SIGTERM), 0)
-        try d.start(stepDelayMs: 60_000, arguments: ["--journal", url])
+        try d.start(stepDelayMs: 60_000, arguments: ["--journal", url, "--lease", "2"])
         try DaemonHarness.image(d.url("staging/killed.png"))
         rename(d.url("staging/killed.png").path, d.url("inbox/half/killed.png").path)
         try d.waitFor("the job running") { ((try? journal.jobs(in: [.running])) ?? []).map(\.input) == ["killed.png"] }
         _ = d.signal(SIGKILL)
-        try d.start(arguments: ["--journal", url])
+        try d.start(arguments: ["--journal", url, "--lease", "2"])
         try d.waitFor("the killed job done") { d.files("done/half").contains("killed.png") }
         try d.waitFor("the journal agrees") { (try? journal.jobs(in: [.done]).first { $0.input == "killed.png" }) != nil }
         let killed = try XCTUnwrap(journal.jobs(in: [.done]).first { $0.input == "killed.png" })

@@ -1,0 +1,130 @@
+@testable import Daemon
+import Foundation
+import XCTest
+
+/// `SharedJournal` on the test run's PostgreSQL server: claims are exclusive however many
+/// journals race, leases expire and are taken over, and a daemon that lost a job cannot write it.
+final class FleetJournalTests: XCTestCase {
+    /// 6 journals (a connection each) claim from 2 threads each, released together, until the
+    /// queue is empty: every one of 120 jobs is claimed exactly once, and each claim counts one attempt.
+    func testConcurrentClaimsTakeEachJobOnce() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let journals = try (0..<6).map { _ in try PostgresJournal(location: location) }
+        for i in 0..<120 {
+            try journals[i % 6].insert(id: "j\(i)", pipeline: i % 2 == 0 ? "a" : "b", input: "\(i).png", directory: "processing/p/j\(i)")
+        }
+        try journals[0].insert(id: "other", pipeline: "c", input: "c.png", directory: "processing/c/other")
+        let claims = Claims()
+        let go = DispatchSemaphore(value: 0), finished = DispatchGroup()
+        for thread in 0..<12 {
+            let journal = journals[thread % journals.count]
+            finished.enter()
+            Thread.detachNewThread {
+                go.wait()
+                while let job = try? journal.claim(pipelines: ["a", "b"]) { claims.add(job.id, by: journal.worker.id) }
+                finished.leave()
+            }
+        }
+        for _ in 0..<12 { go.signal() }
+        XCTAssertEqual(finished.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(claims.ids.count, 120, "every job claimed")
+        XCTAssertEqual(Set(claims.ids).count, 120, "no job claimed twice")
+        XCTAssertGreaterThan(Set(claims.workers).count, 1, "the journals shared the work")
+        XCTAssertEqual(try journals[0].counts(), [.running: 120, .queued: 1], "only the claimed pipelines' jobs")
+        let running = try journals[0].jobs(in: [.running])
+        XCTAssertTrue(running.allSatisfy { $0.attempts == 1 }, "one attempt each")
+        XCTAssertEqual(running.map(\.id), (0..<120).map { "j\($0)" }, "oldest first")
+    }
+
+    /// A claim not renewed expires: another journal takes it over at a higher epoch, and the first
+    /// one's writes of the job then fail (`LeaseLostError`) and change nothing.
+    func testAnExpiredLeaseIsTakenOverAndTheLoserCannotWrite() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let first = try PostgresJournal(location: location, lease: 1)
+        let second = try PostgresJournal(location: location, lease: 1)
+        try first.insert(id: "j", pipeline: "p", input: "j.png", directory: "processing/p/j")
+        XCTAssertEqual(try first.claim(pipelines: ["p"])?.id, "j")
+        XCTAssertEqual(try second.takeOverExpired(), [], "the lease is still valid")
+        XCTAssertEqual(try first.takeOverExpired(), [], "a daemon never takes over its own jobs")
+        Thread.sleep(forTimeInterval: 1.3)
+        let taken = try second.takeOverExpired()
+        XCTAssertEqual(taken.map(\.id), ["j"])
+        XCTAssertEqual(try second.takeOverExpired(), [], "taken over once")
+        try second.progress("j", 0.5, note: "the new holder")
+
+        for write in [{ try first.progress("j", 0.9, note: "the loser") },
+                      { try first.prepare("j", outcome: .done, destination: "done/p/j.png", outputs: [], error: nil) },
+                      { try first.complete("j") },
+                      { try first.requeue("j", countAttempt: false, note: "the loser") },
+                      { try first.fail("j", error: "the loser") }] {
+            XCTAssertThrowsError(try write()) { error in
+                XCTAssertTrue(error is LeaseLostError, "\(error)")
+                XCTAssertTrue("\(error)".contains("lost the lease of job j"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try first.renewLeases(), [], "a lost job is reported once, then no longer renewed")
+        let job = try XCTUnwrap(second.job("j"))
+        XCTAssertEqual(job.state, .running)
+        XCTAssertEqual(job.note, "the new holder")
+        XCTAssertNil(job.outcome)
+
+        // The holder re-queues it, counting the attempt the dead run used (as a restart would).
+        try second.requeue("j", countAttempt: true, note: "interrupted")
+        XCTAssertEqual(try second.job("j")?.state, .queued)
+        XCTAssertEqual(try second.job("j")?.attempts, 1)
+        XCTAssertEqual(try second.claim(pipelines: ["p"])?.attempts, 2, "the next run is the second attempt")
+    }
+
+    /// Renewed every third of the lease, a claim outlives the lease many times over; a renewal
+    /// after the job was taken over reports it lost.
+    func testRenewalsKeepALeaseAndReportOneLost() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let holder = try PostgresJournal(location: location, lease: 1)
+        let other = try PostgresJournal(location: location, lease: 1)
+        try holder.insert(id: "kept", pipeline: "p", input: "k.png", directory: "processing/p/kept")
+        try holder.insert(id: "lost", pipeline: "p", input: "l.png", directory: "processing/p/lost")
+        XCTAssertEqual(try holder.claim(pipelines: ["p"])?.id, "kept")
+        XCTAssertEqual(try holder.claim(pipelines: ["p"])?.id, "lost")
+        for _ in 0..<8 {
+            XCTAssertEqual(try holder.renewLeases(), [])
+            Thread.sleep(forTimeInterval: 0.33)
+            XCTAssertEqual(try other.takeOverExpired(), [], "renewed in time")
+        }
+        try PostgresTestServer.psql("UPDATE singan_jobs SET lease_until = clock_timestamp() - interval '1 second' WHERE id = 'lost'",
+                                    database: location.database)
+        XCTAssertEqual(try other.takeOverExpired().map(\.id), ["lost"])
+        XCTAssertEqual(try holder.renewLeases(), ["lost"])
+        XCTAssertEqual(Set(holder.heldJobs().keys), ["kept"])
+        let workers = try PostgresTestServer.psql("SELECT id FROM singan_workers ORDER BY id", database: location.database)
+        XCTAssertEqual(workers, holder.worker.id, "the renewing daemon's heartbeat")
+        try holder.leave()
+        XCTAssertEqual(try PostgresTestServer.psql("SELECT count(*) FROM singan_workers", database: location.database), "0")
+    }
+
+    /// A database at schema 1 (piece 1's, one daemon per database) is migrated to 2 at open,
+    /// keeping its jobs; a job left running by a v1 daemon has no lease and is taken over.
+    func testVersion1IsMigratedWithItsJobs() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let version1 = PostgresJournal.migrations[0].map { "\($0.sql);" }.joined(separator: "\n")
+        try PostgresTestServer.psql("""
+            CREATE TABLE singan_schema (version integer NOT NULL); INSERT INTO singan_schema VALUES (1);
+            \(version1)
+            INSERT INTO singan_jobs (id, pipeline, input, directory, state, attempts) VALUES ('old', 'p', 'o.png', 'processing/p/old', 'running', 1);
+            """, database: location.database)
+        let journal = try PostgresJournal(location: location)
+        XCTAssertEqual(try journal.schemaVersion(), 2)
+        XCTAssertEqual(try journal.job("old")?.input, "o.png")
+        XCTAssertEqual(try journal.takeOverExpired().map(\.id), ["old"])
+        try journal.requeue("old", countAttempt: true, note: nil)
+        XCTAssertEqual(try journal.claim(pipelines: ["p"])?.attempts, 2)
+    }
+}
+
+/// Claimed job ids and who claimed them, from many threads.
+private final class Claims: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claims: [(id: String, worker: String)] = []
+    func add(_ id: String, by worker: String) { lock.withLock { claims.append((id, worker)) } }
+    var ids: [String] { lock.withLock { claims.map(\.id) } }
+    var workers: [String] { lock.withLock { claims.map(\.worker) } }
+}

@@ -1,0 +1,88 @@
+import Daemon
+import Foundation
+import XCTest
+
+/// Several real daemon processes on one root and one PostgreSQL database (a fleet on one
+/// machine): each input is processed once in all, and a daemon killed mid-job loses nothing.
+final class FleetProcessTests: XCTestCase {
+    /// `count` daemons' harnesses on one new root holding `pipelines`, each with its own log.
+    private func fleet(_ count: Int, pipelines: [String: String]) throws -> [DaemonHarness] {
+        let first = try DaemonHarness(pipelines: pipelines)
+        let others = try (1..<count).map { i in
+            try DaemonHarness(pipelines: [:], root: first.root, log: first.root.appendingPathComponent("daemon\(i).log"))
+        }
+        return [first] + others
+    }
+
+    /// Drops `names` into `inbox/half/` the way other programs do: written beside, renamed in.
+    private func drop(_ names: [String], into d: DaemonHarness) throws {
+        for name in names { try DaemonHarness.image(d.url("staging/\(name)")) }
+        for name in names { XCTAssertEqual(rename(d.url("staging/\(name)").path, d.url("inbox/half/\(name)").path), 0) }
+    }
+
+    /// Three daemons, a burst of 30 inputs: each input lands in `done/` once, every output is
+    /// written, the journal has 30 jobs done at their first attempt, and the work was shared.
+    func testThreeDaemonsProcessABurstExactlyOnce() throws {
+        let url = try PostgresTestServer.makeLocation().description
+        let daemons = try fleet(3, pipelines: ["half": DaemonProcessTests.halve])
+        let d = daemons[0]
+        // 200 ms a task run: long enough that one daemon cannot take the whole burst alone.
+        for daemon in daemons { try daemon.start(stepDelayMs: 200, arguments: ["--journal", url, "--lease", "3"]) }
+        let names = (0..<30).map { String(format: "in%02d.png", $0) }
+        try drop(names, into: d)
+        try d.waitFor("30 inputs done", timeout: 120) { d.files("done/half").count >= 30 && d.processing.isEmpty }
+        XCTAssertEqual(d.files("done/half"), names, "each input once, under its own name")
+        XCTAssertEqual(d.files("outbox/half"), names.map { $0.replacingOccurrences(of: ".png", with: "_half.png") })
+        XCTAssertEqual(d.files("failed/half"), [])
+        XCTAssertEqual(d.files("inbox/half"), [])
+
+        let journal = try PostgresJournal(location: try PostgresLocation(url: url))
+        let done = try journal.jobs(in: [.done])
+        XCTAssertEqual(try journal.counts(), [.done: 30])
+        XCTAssertEqual(done.map(\.input).sorted(), names)
+        XCTAssertEqual(done.filter { $0.attempts != 1 }.map(\.input), [], "no job ran twice")
+        let workedOn = daemons.map { $0.logText.components(separatedBy: "job.started").count - 1 }
+        XCTAssertEqual(workedOn.reduce(0, +), 30, "30 runs in all: \(workedOn)")
+        XCTAssertGreaterThanOrEqual(workedOn.filter { $0 > 0 }.count, 2, "the daemons shared the burst: \(workedOn)")
+
+        let status = try DaemonHarness.execute(["status", "--root", d.root.path, "--journal", url])
+        XCTAssertEqual(status.status, 0, status.errors)
+        XCTAssertTrue(status.output.contains("daemons: 3 sharing the journal"), status.output)
+        for daemon in daemons {
+            let pid = try XCTUnwrap(daemon.process?.processIdentifier)
+            XCTAssertTrue(status.output.contains(" pid \(pid)  heartbeat "), status.output)
+        }
+        XCTAssertTrue(status.output.contains("jobs: 0 queued, 0 running, 30 done, 0 failed"), status.output)
+        for daemon in daemons { XCTAssertEqual(daemon.signal(SIGTERM), 0) }
+        let after = try DaemonHarness.execute(["status", "--root", d.root.path, "--journal", url])
+        XCTAssertTrue(after.output.contains("daemons: 0 sharing the journal"), "a clean stop removes the heartbeat: \(after.output)")
+    }
+
+    /// A daemon killed (-9) while it runs two jobs: once their lease (2 s) expired the other
+    /// daemon takes them over, counting the attempt, and finishes them; every input ends once.
+    func testAKilledDaemonsJobsAreTakenOverOnceTheirLeaseExpires() throws {
+        let url = try PostgresTestServer.makeLocation().description
+        let daemons = try fleet(2, pipelines: ["half": DaemonProcessTests.halve])
+        let (doomed, survivor) = (daemons[0], daemons[1])
+        let journal = try PostgresJournal(location: try PostgresLocation(url: url))
+        // The doomed daemon's task runs wait a minute, so both its workers are surely mid-job when it dies.
+        try doomed.start(stepDelayMs: 60_000, arguments: ["--journal", url, "--lease", "2"])
+        try drop(["a.png", "b.png", "c.png"], into: doomed)
+        try doomed.waitFor("two jobs running, one queued") {
+            (try? journal.counts()) == [.running: 2, .queued: 1]
+        }
+        try survivor.start(arguments: ["--journal", url, "--lease", "2"])
+        try survivor.waitFor("the queued job done by the survivor") { survivor.files("done/half").count == 1 }
+        XCTAssertEqual(try journal.counts()[.running], 2, "the doomed daemon's jobs are not touched while its leases hold")
+        _ = doomed.signal(SIGKILL)
+        let killed = Date()
+        try survivor.waitFor("every job done", timeout: 60) { survivor.files("done/half").count == 3 && survivor.processing.isEmpty }
+        XCTAssertGreaterThan(Date().timeIntervalSince(killed), 1.5, "taken over only once the lease expired")
+        XCTAssertEqual(survivor.files("done/half"), ["a.png", "b.png", "c.png"])
+        XCTAssertEqual(survivor.files("outbox/half"), ["a_half.png", "b_half.png", "c_half.png"])
+        XCTAssertEqual(try journal.counts(), [.done: 3])
+        XCTAssertEqual(try journal.jobs(in: [.done]).map(\.attempts).sorted(), [1, 2, 2], "the killed runs count")
+        XCTAssertEqual(survivor.logText.components(separatedBy: "job.taken_over").count - 1, 2, survivor.logText)
+        XCTAssertEqual(survivor.signal(SIGTERM), 0)
+    }
+}
