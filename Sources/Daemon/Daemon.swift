@@ -86,7 +86,6 @@ public final class Daemon: @unchecked Sendable {
     public init(options: DaemonOptions, registry: PluginRegistry = .standard, logger: Logger) throws {
         self.options = options
         self.registry = registry
-        self.logger = logger
         root = options.root.standardizedFileURL
         pipelinesFolder = root.appendingPathComponent("pipelines")
         parser = PipelineParser(registry: registry)
@@ -96,10 +95,15 @@ public final class Daemon: @unchecked Sendable {
         journal = try options.journal.open(root: root, lease: options.lease)
         shared = journal as? any SharedJournal
         try shared?.bind(rootID: FleetIdentity.of(root: root))
+        // A fleet's logs are read side by side: every line names the machine.
+        var logger = logger
+        if let shared { logger[metadataKey: "host"] = "\(shared.worker.host)" }
+        self.logger = logger
         custody = JobCustody(root: root, journal: journal, logger: logger)
         executor = JobExecutor(root: root, registry: registry, models: LoadedModelCache(capacity: options.loadedModels),
                                trainingSlots: options.trainingSlots, stepDelay: options.stepDelay,
                                memoryBudget: options.memoryBudget, logger: logger)
+        executor.modelStore.locks = shared as? any ModelLocks
     }
 
     /// Runs until SIGTERM or SIGINT (or `stop()`), then stops cleanly: running jobs are
@@ -180,6 +184,7 @@ public final class Daemon: @unchecked Sendable {
         }
         control.sync {}
         if let shared {
+            leases?.cancel()
             do { try shared.leave() } catch { logger.error("journal.write_failed", metadata: ["error": "\(error)"]) }
         }
         logger.info("daemon.stopped", metadata: ["cancelled": "\(running)", "duration": "\(JobExecutor.seconds(since: stopStarted))"])
@@ -508,15 +513,13 @@ public final class Daemon: @unchecked Sendable {
         } catch let error where error is TaskCancelled || token.isCancelled {
             do {
                 try journal.requeue(id, countAttempt: false, note: "stopped by the daemon; resumes at the next start")
+                logger.info("job.requeued", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
+                                                       "duration": "\(JobExecutor.seconds(since: started))"])
             } catch let lost as LeaseLostError {
                 logger.warning("job.abandoned", metadata: ["job": "\(id)", "input": "\(job.input)", "reason": "\(lost)"])
-                return
             } catch {
-                // Still `running` in the journal: the next start re-queues it (counting the attempt).
-                logger.error("job.requeue_failed", metadata: ["job": "\(id)", "error": "\(error)"])
+                requeueFailed(id, error)
             }
-            logger.info("job.requeued", metadata: ["pipeline": "\(pipeline.name)", "job": "\(id)", "input": "\(job.input)",
-                                                   "duration": "\(JobExecutor.seconds(since: started))"])
         } catch where DiskSpace.isFull(error) {
             // Not the input's fault: run it again once there is room, without using up an attempt.
             retryLater(id, job: id, input: job.input, doing: "running the job", error: error) { daemon in
@@ -557,9 +560,17 @@ public final class Daemon: @unchecked Sendable {
         do {
             try journal.requeue(job.id, countAttempt: false, note: note)
         } catch {
-            // Still running under this daemon's lease: once it expires another daemon takes it over.
-            logger.error("job.requeue_failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            requeueFailed(job.id, error)
         }
+    }
+
+    /// A stopped job could not be re-queued (the journal is out of reach): it stays `running`.
+    /// With a journal of its own, the next start re-queues it (counting the attempt); in a fleet
+    /// the daemon gives it up, so that its lease expires and a daemon (this one too) takes it over.
+    private func requeueFailed(_ id: String, _ error: any Error) {
+        logger.error("job.requeue_failed", metadata: ["job": "\(id)", "error": "\(error)",
+                                                      "action": shared == nil ? "re-queued at the next start" : "taken over once its lease expired"])
+        shared?.abandon(id)
     }
 
     /// Jobs whose lease this daemon lost (or could not renew): they are cancelled. Their writes

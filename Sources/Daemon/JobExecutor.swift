@@ -162,8 +162,11 @@ public final class JobExecutor: @unchecked Sendable {
             guard let train = registry.plugin(named: "train") else { throw TaskError("this build has no 'train' task") }
             try checkMemory(train, TaskRequest(image: input.image, parameters: parameters), pipeline: pipeline, what: "training the model")
             let started = Date()
-            let (url, trained) = try modelStore.model(trainingImage: input.image, parameters: parameters,
-                                                      cancellation: cancellation) { checkpoints in
+            let (url, trained) = try modelStore.model(trainingImage: input.image, parameters: parameters, cancellation: cancellation,
+                                                      waiting: {
+                logger.info("model.waiting", metadata: ["reason": "another daemon trains this image"])
+                progress(0, "train: waiting for another daemon training this image")
+            }) { checkpoints in
                 let work = input.workDirectory.appendingPathComponent("0-train")
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
                 let context = TaskContext(workDirectory: work, checkpointDirectory: checkpoints, cancellation: cancellation,

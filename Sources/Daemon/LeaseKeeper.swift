@@ -15,7 +15,8 @@ final class LeaseKeeper: @unchecked Sendable {
     private let logger: Logger
     private let lost: @Sendable (Set<String>, _ why: String) -> Void
     private let expired: @Sendable (JobRecord) -> Void
-    private let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "singan.daemon.leases"))
+    private let queue: DispatchQueue
+    private let timer: DispatchSourceTimer
     private var lastRenewal = Date()
 
     /// Starts renewing at once. `expired` recovers one job taken over (held by this daemon now).
@@ -25,13 +26,19 @@ final class LeaseKeeper: @unchecked Sendable {
         self.logger = logger
         self.lost = lost
         self.expired = expired
+        queue = DispatchQueue(label: "singan.daemon.leases")
+        timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now(), repeating: journal.lease / 3)
         timer.setEventHandler { [weak self] in self?.tick() }
         timer.resume()
     }
 
-    /// Stops renewing (the daemon stops; jobs still held expire and are taken over elsewhere).
-    func cancel() { timer.cancel() }
+    /// Stops renewing (the daemon stops; jobs still held expire and are taken over elsewhere), and
+    /// waits for a renewal under way, so that none writes the heartbeat after the daemon left.
+    func cancel() {
+        timer.cancel()
+        queue.sync {}
+    }
 
     private func tick() {
         do {

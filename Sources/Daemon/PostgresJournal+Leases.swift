@@ -6,7 +6,7 @@ import PostgresNIO
 /// `SELECT ... FOR UPDATE SKIP LOCKED` inside the `UPDATE`: racing daemons each lock a different
 /// queued row instead of waiting on the same one, and the outer `state = 'queued'` keeps a job
 /// claimed at most once even so.
-extension PostgresJournal: SharedJournal {
+extension PostgresJournal: SharedJournal, ModelLocks {
     public func bind(rootID: String) throws {
         try run("INSERT INTO singan_fleet (root_id) VALUES (\(rootID)) ON CONFLICT (one) DO NOTHING")
         let bound = try run("SELECT root_id FROM singan_fleet").first?.makeRandomAccess()["root_id"].decode(String.self)
@@ -38,6 +38,13 @@ extension PostgresJournal: SharedJournal {
             INSERT INTO singan_workers (id, host, pid) VALUES (\(worker.id), \(worker.host), \(Int(worker.pid)))
             ON CONFLICT (id) DO UPDATE SET heartbeat = clock_timestamp()
             """)
+        let models = heldModelKeys()
+        if !models.isEmpty {
+            try run("""
+                UPDATE singan_model_locks SET lease_until = clock_timestamp() + \(lease) * interval '1 second'
+                WHERE worker = \(worker.id) AND key = ANY(\(models))
+                """)
+        }
         let jobs = heldJobs()
         guard !jobs.isEmpty else { return [] }
         let ids = Array(jobs.keys)
@@ -51,24 +58,48 @@ extension PostgresJournal: SharedJournal {
         return Set(Set(ids).subtracting(renewed).filter { markLost($0, epoch: jobs[$0]!) })
     }
 
-    /// Never this daemon's own jobs: a lease of its own that expired (the database was out of
-    /// reach) is renewed again while the job still runs, or the job is re-queued when cancelled.
+    /// Never a job this journal holds: a lease of its own that expired (the database was out of
+    /// reach) is renewed again while the job still runs. A job it gave up (`abandon`) is taken
+    /// over like any other.
     public func takeOverExpired() throws -> [JobRecord] {
         // Workers silent for an hour are gone: their rows would only clutter `singan status`.
         try run("DELETE FROM singan_workers WHERE heartbeat < clock_timestamp() - interval '1 hour'")
+        let holding = Array(heldJobs().keys)
         return try run("""
             UPDATE singan_jobs SET worker = \(worker.id), lease_until = clock_timestamp() + \(lease) * interval '1 second',
                             epoch = epoch + 1
             WHERE id IN (SELECT id FROM singan_jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until < clock_timestamp())
-                               AND worker IS DISTINCT FROM \(worker.id)
+                               AND NOT id = ANY(\(holding)::text[])
                          FOR UPDATE SKIP LOCKED)
                   AND state = 'running'
             RETURNING *
             """).map(held)
     }
 
+    public func abandon(_ id: String) {
+        guard let epoch = epoch(of: id) else { return }
+        markLost(id, epoch: epoch)
+    }
+
     public func leave() throws {
         try run("DELETE FROM singan_workers WHERE id = \(worker.id)")
+    }
+
+    public func lockModel(_ key: String) throws -> Bool {
+        if holdModel(key) { return true }
+        let taken = try run("""
+            INSERT INTO singan_model_locks (key, worker, lease_until)
+            VALUES (\(key), \(worker.id), clock_timestamp() + \(lease) * interval '1 second')
+            ON CONFLICT (key) DO UPDATE SET worker = excluded.worker, lease_until = excluded.lease_until
+                WHERE singan_model_locks.lease_until < clock_timestamp()
+            RETURNING key
+            """)
+        return !taken.isEmpty && holdModel(key, taken: true)
+    }
+
+    public func unlockModel(_ key: String) throws {
+        guard releaseModel(key) else { return }
+        try run("DELETE FROM singan_model_locks WHERE key = \(key) AND worker = \(worker.id)")
     }
 
     public func workers() throws -> [WorkerRecord] {

@@ -39,6 +39,8 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
     /// `heldLock` (taken inside `lock` or alone).
     private var held: [String: Int64] = [:]
     private var lost = Set<String>()
+    /// Model locks held, with how many holds each (jobs of this daemon training the same model).
+    private var heldModels: [String: Int] = [:]
     private let heldLock = NSLock()
 
     /// The schema, one migration per version, applied in order to a database at a lower version
@@ -96,6 +98,10 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
             )
             """,
             "CREATE TABLE singan_fleet (one boolean PRIMARY KEY DEFAULT true CHECK (one), root_id text NOT NULL)",
+        ],
+        // 3: a lock per model being trained (`ModelLocks`), under the same leases as the jobs.
+        [
+            "CREATE TABLE singan_model_locks (key text PRIMARY KEY, worker text NOT NULL, lease_until timestamptz NOT NULL)",
         ],
     ]
 
@@ -195,6 +201,29 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
             guard held[id] == epoch else { return false }
             return lost.insert(id).inserted
         }
+    }
+
+    /// Counts one more hold of model lock `key`; returns whether this daemon held it already.
+    func holdModel(_ key: String, taken: Bool = false) -> Bool {
+        heldLock.withLock {
+            guard taken || heldModels[key] != nil else { return false }
+            heldModels[key, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Drops one hold of model lock `key`; returns whether it was the last (the lock is to be released).
+    func releaseModel(_ key: String) -> Bool {
+        heldLock.withLock {
+            guard let count = heldModels[key] else { return false }
+            heldModels[key] = count > 1 ? count - 1 : nil
+            return count == 1
+        }
+    }
+
+    /// The model locks held.
+    func heldModelKeys() -> [String] {
+        heldLock.withLock { Array(heldModels.keys) }
     }
 
     /// Every job held (not lost), with its epoch.

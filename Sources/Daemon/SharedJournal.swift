@@ -29,6 +29,9 @@ public protocol SharedJournal: Journal {
     func takeOverExpired() throws -> [JobRecord]
     /// The jobs this journal holds, with their epochs.
     func heldJobs() -> [String: Int64]
+    /// Gives up job `id` without a write (its requeue failed: the database is out of reach): it
+    /// is no longer renewed, and once its lease expired any daemon, this one included, takes it over.
+    func abandon(_ id: String)
     /// Removes this daemon's heartbeat (a clean stop).
     func leave() throws
     /// The daemons whose heartbeat is in the journal, by host and pid, with their running jobs.

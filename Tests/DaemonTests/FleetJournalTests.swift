@@ -45,8 +45,8 @@ final class FleetJournalTests: XCTestCase {
         try first.insert(id: "j", pipeline: "p", input: "j.png", directory: "processing/p/j")
         XCTAssertEqual(try first.claim(pipelines: ["p"])?.id, "j")
         XCTAssertEqual(try second.takeOverExpired(), [], "the lease is still valid")
-        XCTAssertEqual(try first.takeOverExpired(), [], "a daemon never takes over its own jobs")
         Thread.sleep(forTimeInterval: 1.3)
+        XCTAssertEqual(try first.takeOverExpired(), [], "a daemon never takes over a job it holds")
         let taken = try second.takeOverExpired()
         XCTAssertEqual(taken.map(\.id), ["j"])
         XCTAssertEqual(try second.takeOverExpired(), [], "taken over once")
@@ -75,6 +75,22 @@ final class FleetJournalTests: XCTestCase {
         XCTAssertEqual(try second.claim(pipelines: ["p"])?.attempts, 2, "the next run is the second attempt")
     }
 
+    /// A job given up (its requeue failed while the database was out of reach) is no longer
+    /// renewed and, once its lease expired, is taken over even by the daemon that gave it up.
+    func testAnAbandonedJobIsTakenOverByAnyDaemon() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let journal = try PostgresJournal(location: location, lease: 1)
+        try journal.insert(id: "j", pipeline: "p", input: "j.png", directory: "processing/p/j")
+        XCTAssertEqual(try journal.claim(pipelines: ["p"])?.id, "j")
+        journal.abandon("j")
+        XCTAssertEqual(journal.heldJobs(), [:])
+        Thread.sleep(forTimeInterval: 1.3)
+        XCTAssertEqual(try journal.renewLeases(), [], "not renewed")
+        XCTAssertEqual(try journal.takeOverExpired().map(\.id), ["j"])
+        try journal.progress("j", 0.5, note: "held again")
+        XCTAssertEqual(try journal.job("j")?.note, "held again")
+    }
+
     /// Renewed every third of the lease, a claim outlives the lease many times over; a renewal
     /// after the job was taken over reports it lost.
     func testRenewalsKeepALeaseAndReportOneLost() throws {
@@ -101,7 +117,34 @@ final class FleetJournalTests: XCTestCase {
         XCTAssertEqual(try PostgresTestServer.psql("SELECT count(*) FROM singan_workers", database: location.database), "0")
     }
 
-    /// A database at schema 1 (piece 1's, one daemon per database) is migrated to 2 at open,
+    /// One daemon at a time holds a model's lock; its own jobs share the hold (counted); a lock
+    /// not renewed is taken over once its lease expired, and a renewed one is not.
+    func testModelLocksAreExclusiveCountedAndExpire() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let first = try PostgresJournal(location: location, lease: 1)
+        let second = try PostgresJournal(location: location, lease: 1)
+        XCTAssertTrue(try first.lockModel("m"))
+        XCTAssertFalse(try second.lockModel("m"), "held by the first daemon")
+        XCTAssertTrue(try second.lockModel("other"), "each model has its own lock")
+        XCTAssertTrue(try first.lockModel("m"), "a second job of the same daemon")
+        try first.unlockModel("m")
+        XCTAssertFalse(try second.lockModel("m"), "one hold left")
+        try first.unlockModel("m")
+        XCTAssertTrue(try second.lockModel("m"), "released")
+
+        for _ in 0..<4 {
+            Thread.sleep(forTimeInterval: 0.33)
+            XCTAssertEqual(try second.renewLeases(), [])
+        }
+        XCTAssertFalse(try first.lockModel("m"), "renewed past its lease")
+        Thread.sleep(forTimeInterval: 1.3)
+        XCTAssertTrue(try first.lockModel("m"), "not renewed for a lease: taken over")
+        try second.unlockModel("m")
+        XCTAssertEqual(try PostgresTestServer.psql("SELECT worker FROM singan_model_locks WHERE key = 'm'", database: location.database),
+                       first.worker.id, "the old holder's release leaves the new holder's lock")
+    }
+
+    /// A database at schema 1 (piece 1's, one daemon per database) is migrated to the current one at open,
     /// keeping its jobs; a job left running by a v1 daemon has no lease and is taken over.
     func testVersion1IsMigratedWithItsJobs() throws {
         let location = try PostgresTestServer.makeLocation()
@@ -112,7 +155,7 @@ final class FleetJournalTests: XCTestCase {
             INSERT INTO singan_jobs (id, pipeline, input, directory, state, attempts) VALUES ('old', 'p', 'o.png', 'processing/p/old', 'running', 1);
             """, database: location.database)
         let journal = try PostgresJournal(location: location)
-        XCTAssertEqual(try journal.schemaVersion(), 2)
+        XCTAssertEqual(try journal.schemaVersion(), PostgresJournal.migrations.count)
         XCTAssertEqual(try journal.job("old")?.input, "o.png")
         XCTAssertEqual(try journal.takeOverExpired().map(\.id), ["old"])
         try journal.requeue("old", countAttempt: true, note: nil)

@@ -44,6 +44,8 @@ final class FleetProcessTests: XCTestCase {
         let workedOn = daemons.map { $0.logText.components(separatedBy: "job.started").count - 1 }
         XCTAssertEqual(workedOn.reduce(0, +), 30, "30 runs in all: \(workedOn)")
         XCTAssertGreaterThanOrEqual(workedOn.filter { $0 > 0 }.count, 2, "the daemons shared the burst: \(workedOn)")
+        let started = d.logText.split(separator: "\n").filter { $0.contains("job.started") }
+        XCTAssertTrue(started.allSatisfy { $0.contains("host=\(WorkerIdentity.hostName())") }, "each line names the machine: \(started)")
 
         let status = try DaemonHarness.execute(["status", "--root", d.root.path, "--journal", url])
         XCTAssertEqual(status.status, 0, status.errors)
@@ -84,5 +86,100 @@ final class FleetProcessTests: XCTestCase {
         XCTAssertEqual(try journal.jobs(in: [.done]).map(\.attempts).sorted(), [1, 2, 2], "the killed runs count")
         XCTAssertEqual(survivor.logText.components(separatedBy: "job.taken_over").count - 1, 2, survivor.logText)
         XCTAssertEqual(survivor.signal(SIGTERM), 0)
+    }
+
+    /// The database goes down under two running daemons for twice the lease, then comes back:
+    /// the daemons log it and retry (running jobs are cancelled and taken over afterwards, jobs
+    /// that ended meanwhile are journaled late, files dropped meanwhile are journaled late), and
+    /// every input dropped before, during and after ends in `done/` once.
+    func testTheDatabaseRestartingUnderTheFleetLosesNothing() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let url = location.description
+        let daemons = try fleet(2, pipelines: ["half": DaemonProcessTests.halve])
+        let d = daemons[0]
+        let journal = try PostgresJournal(location: location)
+        for daemon in daemons { try daemon.start(stepDelayMs: 1500, arguments: ["--journal", url, "--lease", "2"]) }
+        let before = (0..<6).map { "before\($0).png" }, during = (0..<3).map { "during\($0).png" }
+        try drop(before, into: d)
+        try d.waitFor("jobs running") { ((try? journal.counts()[.running]) ?? 0) >= 2 }
+        try PostgresTestServer.setRunning(false)
+        var down = true
+        defer { if down { try? PostgresTestServer.setRunning(true) } }
+        try drop(during, into: d)
+        Thread.sleep(forTimeInterval: 4)
+        try PostgresTestServer.setRunning(true)
+        down = false
+        try drop(["after.png"], into: d)
+
+        let names = (before + during + ["after.png"]).sorted()
+        try d.waitFor("every input done", timeout: 120) { d.files("done/half").count >= names.count && d.processing.isEmpty }
+        XCTAssertEqual(d.files("done/half"), names, "each input once")
+        XCTAssertEqual(d.files("outbox/half"), names.map { $0.replacingOccurrences(of: ".png", with: "_half.png") })
+        XCTAssertEqual(d.files("failed/half"), [])
+        try d.waitFor("the journal agrees") { (try? journal.counts()) == [.done: names.count] }
+        let logs = daemons.map(\.logText).joined()
+        XCTAssertTrue(logs.contains("lease.renew_failed"), "the outage is logged:\n\(logs)")
+        XCTAssertTrue(logs.contains("journal.claim_recovered"), "and its end:\n\(logs)")
+        for daemon in daemons { XCTAssertEqual(daemon.signal(SIGTERM), 0) }
+    }
+
+    /// examples/balloons.png, copied into the fleet's inbox of pipeline `s` as each of `names`.
+    private func dropBalloons(_ names: [String], into d: DaemonHarness) throws {
+        let image = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/balloons.png")
+        try FileManager.default.createDirectory(at: d.url("staging"), withIntermediateDirectories: true)
+        for name in names { try FileManager.default.copyItem(at: image, to: d.url("staging/\(name)")) }
+        for name in names { XCTAssertEqual(rename(d.url("staging/\(name)").path, d.url("inbox/s/\(name)").path), 0) }
+    }
+
+    /// A daemon killed (-9) while it trains: the other takes the job and the model's lock over
+    /// once their leases expired, and its training resumes from the checkpoint the dead one wrote
+    /// at the end of a scale in the shared cache. How the test knows: the survivor's
+    /// `train.resumed` line names a position past scale 1 (training anew would not log it at all),
+    /// on a scale boundary (where the dead daemon checkpointed), and only the survivor trained.
+    func testAKilledTrainingResumesOnAnotherDaemonFromItsCheckpoint() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let url = location.description
+        let daemons = try fleet(2, pipelines: ["s": DaemonSinGANTrainingTests.pipeline])
+        let (doomed, survivor) = (daemons[0], daemons[1])
+        let journal = try PostgresJournal(location: location)
+        try doomed.start(arguments: ["--journal", url, "--lease", "2"])
+        try dropBalloons(["balloons.png"], into: doomed)
+        try doomed.waitFor("training at scale 2 or 3 of 4", timeout: 90) {
+            let note = (try? journal.jobs(in: [.running]).first?.note) ?? nil
+            return note?.hasPrefix("train: scale 2/4") == true || note?.hasPrefix("train: scale 3/4") == true
+        }
+        try survivor.start(arguments: ["--journal", url, "--lease", "2"])
+        _ = doomed.signal(SIGKILL)
+        try survivor.waitFor("the job done", timeout: 120) { survivor.files("done/s") == ["balloons.png"] && survivor.processing.isEmpty }
+        let resumed = try XCTUnwrap(DaemonSinGANTrainingTests.position("train.resumed", in: survivor.logText),
+                                    "training restarted instead of resuming:\n\(survivor.logText)")
+        XCTAssertGreaterThanOrEqual(resumed, 25, "resumed past scale 1")
+        XCTAssertEqual(resumed % 25, 0, "at the end of a scale, where the dead daemon checkpointed")
+        XCTAssertTrue(survivor.logText.contains("job.taken_over"), survivor.logText)
+        XCTAssertTrue(survivor.logText.contains("model.trained"), survivor.logText)
+        XCTAssertFalse(doomed.logText.contains("model.trained"), "the doomed daemon never finished training")
+        XCTAssertEqual(survivor.files("outbox/s"), ["balloons_0.png"])
+        XCTAssertEqual(try journal.jobs(in: [.done]).map(\.attempts), [2], "the killed run counts")
+        XCTAssertEqual(survivor.signal(SIGTERM), 0)
+    }
+
+    /// The same image dropped twice at once, each copy taken by another daemon (one worker each):
+    /// one daemon trains it while the other waits, then uses the model from the shared cache.
+    func testTheSameImageIsTrainedOnceAcrossTheFleet() throws {
+        let url = try PostgresTestServer.makeLocation().description
+        let daemons = try fleet(2, pipelines: ["s": DaemonSinGANTrainingTests.pipeline])
+        for daemon in daemons { try daemon.start(workers: 1, arguments: ["--journal", url, "--lease", "3"]) }
+        try dropBalloons(["first.png", "second.png"], into: daemons[0])
+        try daemons[0].waitFor("both done", timeout: 120) {
+            daemons[0].files("done/s") == ["first.png", "second.png"] && daemons[0].processing.isEmpty
+        }
+        let logs = daemons.map(\.logText)
+        XCTAssertEqual(logs.map { $0.components(separatedBy: "job.started").count - 1 }, [1, 1], "one job each:\n\(logs.joined())")
+        XCTAssertEqual(logs.joined().components(separatedBy: "model.trained").count - 1, 1, "trained once:\n\(logs.joined())")
+        XCTAssertEqual(logs.joined().components(separatedBy: "model.cached").count - 1, 1, "used once from the cache")
+        XCTAssertEqual(logs.joined().components(separatedBy: "model.waiting").count - 1, 1, "the other daemon waited")
+        XCTAssertEqual(daemons[0].files("cache/models").count, 1)
+        XCTAssertEqual(daemons[0].files("outbox/s"), ["first_0.png", "second_0.png"])
+        for daemon in daemons { XCTAssertEqual(daemon.signal(SIGTERM), 0) }
     }
 }
