@@ -37,6 +37,9 @@ public struct DaemonOptions: Sendable {
     /// renewal; renewed every third of it. After a crash, another daemon takes the job over once
     /// it expired. Unused with the SQLite journal.
     public var lease: TimeInterval = 30
+    /// Seconds between listings of every inbox, for files no inotify event announced (written by
+    /// other machines on a network file system); 0: none.
+    public var rescan: TimeInterval = 0
 
     public init(root: URL) { self.root = root }
 }
@@ -68,6 +71,7 @@ public final class Daemon: @unchecked Sendable {
     private var arrived: [String: Set<String>] = [:]
     private var watcher: InotifyWatcher?
     private var pool: WorkerPool?
+    private var rescans = InboxRescan()
 
     // Guarded by `lock`: touched by workers.
     private let lock = NSLock()
@@ -154,6 +158,15 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         watcher.start()
+        var rescanner: DispatchSourceTimer?
+        if options.rescan > 0 {
+            let timer = DispatchSource.makeTimerSource(queue: control)
+            timer.schedule(deadline: .now() + options.rescan, repeating: options.rescan)
+            timer.setEventHandler { [weak self] in self?.rescan() }
+            timer.resume()
+            rescanner = timer
+        }
+        defer { rescanner?.cancel() }
         control.sync { for pipeline in pipelines.values.sorted(by: { $0.name < $1.name }) { scan(pipeline) } }
         var started: Logger.Metadata = ["root": "\(root.path)", "pipelines": "\(control.sync { pipelines.count })",
                                         "workers": "\(options.workers)", "pid": "\(getpid())"]
@@ -332,6 +345,15 @@ public final class Daemon: @unchecked Sendable {
         guard let inbox = try? folder(pipeline.folders.inbox) else { return }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []).sorted()
         for name in names { accept(name, into: pipeline) }
+    }
+
+    /// Accepts the files that rest unchanged in an inbox since the last rescan (`InboxRescan`).
+    private func rescan() {
+        guard !isStopping else { return }
+        for pipeline in pipelines.values.sorted(by: { $0.name < $1.name }) {
+            guard let inbox = try? folder(pipeline.folders.inbox) else { continue }
+            for name in rescans.stable(in: inbox) { accept(name, into: pipeline) }
+        }
     }
 
     // MARK: Jobs

@@ -55,6 +55,9 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "With a PostgreSQL --journal: seconds a claimed job stays this daemon's without a renewal (renewed every third); a job of a daemon that died is taken over by another once its lease expired.")
     var lease: Double = 30
 
+    @Option(help: "Seconds between listings of every inbox, for files no inotify event announces (written by other machines on a network file system); a file is taken once unchanged between two listings. 0: none.")
+    var rescan: Double = 0
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard trainingSlots >= 1 else { throw ValidationError("--training-slots must be at least 1") }
@@ -65,6 +68,7 @@ struct DaemonCommand: ParsableCommand {
         if let memoryBudgetMb, memoryBudgetMb < 1 { throw ValidationError("--memory-budget-mb must be at least 1") }
         guard stepDelayMs >= 0, stepDelayMs.isFinite else { throw ValidationError("--step-delay-ms must be 0 or more") }
         guard lease >= 1, lease <= 86_400 else { throw ValidationError("--lease must be 1 to 86400 seconds") }
+        guard rescan == 0 || (rescan >= 0.1 && rescan <= 86_400) else { throw ValidationError("--rescan must be 0 (none) or 0.1 to 86400 seconds") }
         do { _ = try JournalLocation(argument: journal) } catch { throw ValidationError("--journal: \(error)") }
     }
 
@@ -74,6 +78,7 @@ struct DaemonCommand: ParsableCommand {
         options.journal = try JournalLocation(argument: journal)
         options.workers = workers
         options.lease = lease
+        options.rescan = rescan
         options.trainingSlots = trainingSlots
         options.loadedModels = loadedModels
         options.journalRetention = keepDays * 86_400

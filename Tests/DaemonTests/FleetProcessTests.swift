@@ -123,6 +123,24 @@ final class FleetProcessTests: XCTestCase {
         for daemon in daemons { XCTAssertEqual(daemon.signal(SIGTERM), 0) }
     }
 
+    /// A file that no inotify event announces (as one another machine writes on a network file
+    /// system; here a hard link, which is only an `IN_CREATE`) is taken by the daemon that
+    /// rescans its inboxes, and not by the one that does not.
+    func testARescanTakesFilesNoEventAnnounced() throws {
+        let url = try PostgresTestServer.makeLocation().description
+        let daemons = try fleet(2, pipelines: ["half": DaemonProcessTests.halve])
+        let (watching, rescanning) = (daemons[0], daemons[1])
+        try watching.start(arguments: ["--journal", url])
+        try rescanning.start(arguments: ["--journal", url, "--rescan", "0.5"])
+        try DaemonHarness.image(watching.url("staging/linked.png"))
+        XCTAssertEqual(link(watching.url("staging/linked.png").path, watching.url("inbox/half/linked.png").path), 0)
+        try watching.waitFor("the linked file done") { watching.files("done/half") == ["linked.png"] && watching.processing.isEmpty }
+        XCTAssertTrue(rescanning.logText.contains("job.accepted"), rescanning.logText)
+        XCTAssertFalse(watching.logText.contains("job.accepted"), "no event announced it: \(watching.logText)")
+        XCTAssertEqual(watching.files("outbox/half"), ["linked_half.png"])
+        for daemon in daemons { XCTAssertEqual(daemon.signal(SIGTERM), 0) }
+    }
+
     /// examples/balloons.png, copied into the fleet's inbox of pipeline `s` as each of `names`.
     private func dropBalloons(_ names: [String], into d: DaemonHarness) throws {
         let image = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/balloons.png")
