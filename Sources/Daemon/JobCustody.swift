@@ -135,6 +135,20 @@ final class JobCustody: Sendable {
     /// already: the `.error.txt` of a failure is written at the destination, the input and then
     /// its side files are moved there, the job becomes done or failed, and its folder is removed.
     /// A job whose input is neither in its folder nor at its destination fails as vanished.
+    ///
+    /// In a fleet two daemons may carry the same outcome out: one that lost its lease while
+    /// finishing (a stall longer than the lease), and the one that took the job over. The input's
+    /// move is one rename (on one file system), which only one of them can make, and neither
+    /// repeats it:
+    /// - the holder renews its lease at its epoch right before the first file it writes
+    ///   (`SharedJournal.confirmLease`), so one that lost the job stops there (`LeaseLostError`),
+    ///   and after the renewal no daemon can take the job over for a whole lease (30 s by
+    ///   default), against the milliseconds the report and the rename take;
+    /// - should it stall past that too, the carrying out is idempotent: the destination is looked
+    ///   at before the input, so an input moved between the two looks is found at its destination
+    ///   (never taken for another file there, which would send it to a new name), and a rename that
+    ///   fails because the other daemon moved the input meanwhile goes on from there; the job is
+    ///   completed as recorded, by whichever holder's epoch is current.
     private func carryOut(_ job: JobRecord, since: Date) throws {
         guard let outcome = job.outcome, let journaled = job.destination else { return }
         let jobFolder = root.appendingPathComponent(job.directory)
@@ -142,13 +156,15 @@ final class JobCustody: Sendable {
         var destination = absolute(journaled)
         let target = destination.deletingLastPathComponent()
         let tag = String(job.id.prefix(8))
+        let destinationTaken = Self.exists(destination)
         if Self.exists(input) {
-            if Self.exists(destination) {
+            if destinationTaken {
                 // Taken since the outcome was journaled (another job's input of the same name,
                 // finished while this one waited for room): never overwrite it.
                 destination = FileMoves.freeName(job.input, in: target, tag: tag)
                 try journal.prepare(job.id, outcome: outcome, destination: relative(destination), outputs: job.outputs, error: job.error)
             }
+            try (journal as? any SharedJournal)?.confirmLease(job.id)
             if outcome == .failed {
                 // Written after `prepare`, so a crash before it cannot leave a report for a job
                 // that is retried and succeeds.
@@ -157,7 +173,11 @@ final class JobCustody: Sendable {
                 try FileMoves.writeAtomically(report, to: URL(fileURLWithPath: destination.path + ".error.txt"))
                 try afterStep(.reportWritten)
             }
-            try FileMoves.moveAtomically(input, to: destination)
+            do {
+                try FileMoves.moveAtomically(input, to: destination)
+            } catch where !Self.exists(input) && Self.exists(destination) {
+                // The daemon that held the job before moved it there meanwhile (see above).
+            }
             try afterStep(.inputMoved)
         } else if !Self.exists(destination) {
             try journal.fail(job.id, error: "the input vanished from \(job.directory)")
@@ -189,11 +209,15 @@ final class JobCustody: Sendable {
     }
 
     /// Side files travel with their input: every file left in the job folder but its scratch
-    /// (hidden) entries.
+    /// (hidden) entries. One that left the folder since it was listed was moved by the daemon
+    /// that held the job before (see `carryOut`).
     private func moveSideFiles(from jobFolder: URL, to target: URL, tag: String) throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: jobFolder.path)) ?? []
         for name in names.sorted() where !name.hasPrefix(".") {
-            try FileMoves.moveAtomically(jobFolder.appendingPathComponent(name), to: FileMoves.freeName(name, in: target, tag: tag))
+            let file = jobFolder.appendingPathComponent(name)
+            do {
+                try FileMoves.moveAtomically(file, to: FileMoves.freeName(name, in: target, tag: tag))
+            } catch where !Self.exists(file) {}
         }
     }
 

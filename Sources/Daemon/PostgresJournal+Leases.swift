@@ -76,6 +76,14 @@ extension PostgresJournal: SharedJournal, ModelLocks {
             """).map(held)
     }
 
+    public func confirmLease(_ id: String) throws {
+        guard let epoch = epoch(of: id) else { return }
+        try guardedWrite(id, ends: false) { _ in """
+            UPDATE singan_jobs SET lease_until = clock_timestamp() + \(lease) * interval '1 second'
+            WHERE id = \(id) AND state IN ('queued', 'running') AND epoch = \(epoch)
+            """ }
+    }
+
     public func abandon(_ id: String) {
         guard let epoch = epoch(of: id) else { return }
         markLost(id, epoch: epoch)

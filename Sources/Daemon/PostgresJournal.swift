@@ -236,7 +236,7 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
     /// another daemon: it is marked lost and `LeaseLostError` thrown. `ends` gives the hold up
     /// after it succeeds.
     @discardableResult
-    private func guardedWrite(_ id: String, ends: Bool, _ query: (Int64?) -> PostgresQuery) throws -> Int {
+    func guardedWrite(_ id: String, ends: Bool, _ query: (Int64?) -> PostgresQuery) throws -> Int {
         let epoch = epoch(of: id)
         let changed = try changes(query(epoch))
         if let epoch, changed == 0 {

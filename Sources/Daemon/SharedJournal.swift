@@ -29,6 +29,10 @@ public protocol SharedJournal: Journal {
     func takeOverExpired() throws -> [JobRecord]
     /// The jobs this journal holds, with their epochs.
     func heldJobs() -> [String: Int64]
+    /// Renews the lease of job `id` now, at its epoch, right before a file move that cannot be
+    /// taken back (`JobCustody`'s final move of the input): throws `LeaseLostError` when another
+    /// daemon took the job over. A job this journal neither holds nor lost is left alone.
+    func confirmLease(_ id: String) throws
     /// Gives up job `id` without a write (its requeue failed: the database is out of reach): it
     /// is no longer renewed, and once its lease expired any daemon, this one included, takes it over.
     func abandon(_ id: String)
