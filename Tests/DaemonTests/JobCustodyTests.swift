@@ -4,15 +4,20 @@ import Logging
 import XCTest
 
 /// The crash protocol of `JobCustody`, driven directly (no watcher, no worker): a crash is
-/// simulated after each step of it, then a fresh custody on the same root and journal file
-/// recovers, as the next start of the daemon would.
-final class JobCustodyTests: XCTestCase {
+/// simulated after each step of it, then a fresh custody on the same root and journal (a new
+/// connection) recovers, as the next start of the daemon would. On SQLite here, and on
+/// PostgreSQL in `JobCustodyOnPostgresTests`.
+class JobCustodyTests: XCTestCase {
     struct Crash: Error {}
 
     var root: URL!
     var pipeline: Pipeline!
+    var location: JournalLocation!
+    /// The journal backend the tests run on; a subclass runs them on PostgreSQL.
+    var backend: JournalBackend { .sqlite }
 
     override func setUpWithError() throws {
+        location = try backend.makeLocation()
         root = FileManager.default.temporaryDirectory.appendingPathComponent("custody-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("inbox/p"), withIntermediateDirectories: true)
         pipeline = try PipelineParser(registry: TestPlugins.registry).parse(yaml: """
@@ -28,7 +33,7 @@ final class JobCustodyTests: XCTestCase {
     /// A custody on the root's journal (a new connection, as after a restart) that throws `Crash`
     /// after `step`; `crashed` records whether it got there.
     func custody(crashingAfter step: JobCustody.Step? = nil, crashed: Flag = Flag()) throws -> JobCustody {
-        JobCustody(root: root, journal: try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite")),
+        JobCustody(root: root, journal: try location.open(root: root),
                    logger: Logger(label: "test")) { reached in
             if reached == step {
                 crashed.set()
@@ -99,7 +104,7 @@ final class JobCustodyTests: XCTestCase {
     struct DiskFull: Error, CustomStringConvertible { var description: String { String(cString: strerror(ENOSPC)) } }
 
     func custody(failingOnceAfter step: JobCustody.Step, failed: Flag) throws -> JobCustody {
-        JobCustody(root: root, journal: try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite")),
+        JobCustody(root: root, journal: try location.open(root: root),
                    logger: Logger(label: "test")) { reached in
             if reached == step, !failed.isSet {
                 failed.set()
@@ -183,7 +188,7 @@ final class JobCustodyTests: XCTestCase {
         XCTAssertEqual(files("inbox/p"), [])
         XCTAssertEqual(processing, [waiting])
         XCTAssertEqual(try custody.journal.jobs(), [])
-        let report = try StatusReport.render(root: root)
+        let report = try StatusReport.render(root: root, journal: location)
         XCTAssertTrue(report.contains("  waiting  p/x.png  in processing/p/\(waiting): accepted, not yet in the journal (the daemon retries the write)"), report)
         XCTAssertTrue(report.contains(" free on the root's file system"), report)
         try custody.journalAccepted(id: waiting, pipeline: "p", input: "x.png")
@@ -191,7 +196,7 @@ final class JobCustodyTests: XCTestCase {
         let job = try XCTUnwrap(custody.journal.job(waiting))
         XCTAssertEqual([job.state.rawValue, job.input, job.directory], ["queued", "x.png", "processing/p/\(waiting)"])
         XCTAssertEqual(try custody.journal.jobs().count, 1)
-        XCTAssertFalse(try StatusReport.render(root: root).contains("not yet in the journal"))
+        XCTAssertFalse(try StatusReport.render(root: root, journal: location).contains("not yet in the journal"))
     }
 
     func testCrashBetweenAcceptingAndJournalingIsAdopted() throws {
@@ -270,6 +275,21 @@ final class JobCustodyTests: XCTestCase {
         XCTAssertEqual(processing, [])
         XCTAssertEqual(try custody.journal.jobs().count, 2, "the empty folder is no job")
     }
+}
+
+/// `JobCustodyTests` on the test run's PostgreSQL server: the same protocol over the same `Journal`
+/// calls. Each test is named again: test discovery on Linux does not list inherited ones.
+final class JobCustodyOnPostgresTests: JobCustodyTests {
+    override var backend: JournalBackend { .postgres }
+
+    override func testCrashAtEachStepOfFinishingIsCompletedByRecovery() throws { try super.testCrashAtEachStepOfFinishingIsCompletedByRecovery() }
+    override func testAFailedStepOfFinishingIsCarriedOnByCallingFinishAgain() throws { try super.testAFailedStepOfFinishingIsCarriedOnByCallingFinishAgain() }
+    override func testAFinishWaitingForRoomNeverOverwritesAFileThatTookItsDestination() throws { try super.testAFinishWaitingForRoomNeverOverwritesAFileThatTookItsDestination() }
+    override func testAFailedAcceptLeavesTheFileInTheInboxOrInItsJobFolder() throws { try super.testAFailedAcceptLeavesTheFileInTheInboxOrInItsJobFolder() }
+    override func testCrashBetweenAcceptingAndJournalingIsAdopted() throws { try super.testCrashBetweenAcceptingAndJournalingIsAdopted() }
+    override func testCrashWhileRunningRetriesUntilMaxAttemptsThenFails() throws { try super.testCrashWhileRunningRetriesUntilMaxAttemptsThenFails() }
+    override func testAQueuedJobWhoseFailureWasDecidedIsFinishedByRecovery() throws { try super.testAQueuedJobWhoseFailureWasDecidedIsFinishedByRecovery() }
+    override func testAVanishedInputFailsItsJobAndEmptyOrFinishedFoldersAreRemoved() throws { try super.testAVanishedInputFailsItsJobAndEmptyOrFinishedFoldersAreRemoved() }
 }
 
 /// A flag set from the custody's step hook (which may run on any thread).
