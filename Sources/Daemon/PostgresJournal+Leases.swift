@@ -113,12 +113,13 @@ extension PostgresJournal: SharedJournal, ModelLocks {
     public func workers() throws -> [WorkerRecord] {
         try run("""
             SELECT w.id, w.host, w.pid, extract(epoch FROM clock_timestamp() - w.heartbeat)::float8 AS silence,
-                   COALESCE(array_agg(j.input ORDER BY j.seq) FILTER (WHERE j.id IS NOT NULL), '{}') AS running
+                   COALESCE(array_agg(j.input ORDER BY j.seq) FILTER (WHERE j.id IS NOT NULL), '{}') AS running,
+                   COALESCE(array_agg(j.id ORDER BY j.seq) FILTER (WHERE j.id IS NOT NULL), '{}') AS jobs
             FROM singan_workers w LEFT JOIN singan_jobs j ON j.worker = w.id AND j.state = 'running'
             GROUP BY w.id ORDER BY w.host, w.pid, w.id
             """).map { row in
-            let (id, host, pid, silence, running) = try row.decode((String, String, Int, Double, [String]).self)
-            return WorkerRecord(id: id, host: host, pid: pid, silence: silence, running: running)
+            let (id, host, pid, silence, running, jobs) = try row.decode((String, String, Int, Double, [String], [String]).self)
+            return WorkerRecord(id: id, host: host, pid: pid, silence: silence, running: running, jobs: jobs)
         }
     }
 

@@ -51,6 +51,8 @@ public struct WorkerRecord: Sendable, Equatable {
     public var silence: Double
     /// Inputs of the jobs it runs, oldest first.
     public var running: [String]
+    /// Ids of the same jobs, in the same order.
+    public var jobs: [String]
 }
 
 /// A write of a job whose lease this daemon lost: another daemon took the job over.

@@ -14,9 +14,12 @@ public enum StatusReport {
         }
         let journal = try location.open(root: root)
         var lines: [String] = []
+        // In a fleet, the daemon holding each running job, by job id.
+        var holders: [String: WorkerRecord] = [:]
         if let shared = journal as? any SharedJournal {
             // A fleet: its daemons, on any machine, are known by their heartbeats.
             let workers = try shared.workers()
+            for worker in workers { for job in worker.jobs { holders[job] = worker } }
             lines.append("daemons: \(workers.count) sharing the journal, on \(root.path)")
             for worker in workers {
                 lines.append("  \(DisplayText.oneLine(worker.host)) pid \(worker.pid)  heartbeat \(Int(worker.silence.rounded())) s ago  " +
@@ -39,7 +42,8 @@ public enum StatusReport {
         let jobs = try journal.jobs(in: [.running, .queued])
         for job in jobs where job.state == .running {
             lines.append("  running  \(job.pipeline)/\(DisplayText.oneLine(job.input))  \(Int((job.progress * 100).rounded()))%" +
-                         (job.note.map { "  \(DisplayText.oneLine($0))" } ?? "") + "  attempt \(job.attempts)  job \(job.id.prefix(8))")
+                         (job.note.map { "  \(DisplayText.oneLine($0))" } ?? "") + "  attempt \(job.attempts)  job \(job.id.prefix(8))" +
+                         (holders[job.id].map { "  on \(DisplayText.oneLine($0.host)) pid \($0.pid)" } ?? ""))
         }
         for job in jobs where job.state == .queued {
             lines.append("  queued   \(job.pipeline)/\(DisplayText.oneLine(job.input))" + (job.note.map { "  \(DisplayText.oneLine($0))" } ?? "") + "  job \(job.id.prefix(8))")

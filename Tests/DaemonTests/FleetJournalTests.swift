@@ -117,6 +117,22 @@ final class FleetJournalTests: XCTestCase {
         XCTAssertEqual(try PostgresTestServer.psql("SELECT count(*) FROM singan_workers", database: location.database), "0")
     }
 
+    /// `singan status` ends the line of each running job with the daemon holding it: host and pid.
+    func testStatusNamesTheDaemonRunningEachJob() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let journal = try PostgresJournal(location: location)
+        try journal.insert(id: "j1", pipeline: "p", input: "x.png", directory: "processing/p/j1")
+        try journal.insert(id: "j2", pipeline: "p", input: "y.png", directory: "processing/p/j2")
+        XCTAssertEqual(try journal.claim(pipelines: ["p"])?.id, "j1")
+        XCTAssertEqual(try journal.renewLeases(), [], "the heartbeat")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-status-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let report = try StatusReport.render(root: root, journal: .postgres(location))
+        XCTAssertTrue(report.contains("  running  p/x.png  0%  attempt 1  job j1  on \(journal.worker.host) pid \(journal.worker.pid)\n"), report)
+        XCTAssertTrue(report.hasSuffix("\n  queued   p/y.png  job j2"), report)
+    }
+
     /// One daemon at a time holds a model's lock; its own jobs share the hold (counted); a lock
     /// not renewed is taken over once its lease expired, and a renewed one is not.
     func testModelLocksAreExclusiveCountedAndExpire() throws {

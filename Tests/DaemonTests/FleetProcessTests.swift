@@ -73,6 +73,9 @@ final class FleetProcessTests: XCTestCase {
         try doomed.waitFor("two jobs running, one queued") {
             (try? journal.counts()) == [.running: 2, .queued: 1]
         }
+        let status = try DaemonHarness.execute(["status", "--root", doomed.root.path, "--journal", url]).output
+        let runBy = "  on \(WorkerIdentity.hostName()) pid \(try XCTUnwrap(doomed.process?.processIdentifier))\n"
+        XCTAssertEqual(status.components(separatedBy: runBy).count - 1, 2, "each running job names its daemon: \(status)")
         try survivor.start(arguments: ["--journal", url, "--lease", "2"])
         try survivor.waitFor("the queued job done by the survivor") { survivor.files("done/half").count == 1 }
         XCTAssertEqual(try journal.counts()[.running], 2, "the doomed daemon's jobs are not touched while its leases hold")
