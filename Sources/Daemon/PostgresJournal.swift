@@ -142,12 +142,20 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
         }
     }
 
+    /// How long one statement may run before the server cancels it (`statement_timeout`, set at
+    /// connect): a third of the lease, at least 1 s. Every call waits its turn on the one
+    /// connection, so a stuck statement (a lock held elsewhere, a stalled disk) would otherwise
+    /// hold up the lease renewals past the lease; cancelled after a third of it, the renewal due
+    /// meanwhile still lands before the lease ends (renewed every third, it has two thirds left).
+    public var statementTimeout: TimeInterval { max(1, lease / 3) }
+
     /// A new connection (caller holds `lock`).
     private func connect() throws -> PostgresConnection {
         nextConnectionID += 1
-        let configuration = PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database, tls: .disable)
+        configuration.options.additionalStartupParameters = [("statement_timeout", "\(Int(statementTimeout * 1000))")]
         return try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(),
                                               configuration: configuration, id: nextConnectionID, logger: logger).wait()
     }

@@ -117,6 +117,36 @@ final class FleetJournalTests: XCTestCase {
         XCTAssertEqual(try PostgresTestServer.psql("SELECT count(*) FROM singan_workers", database: location.database), "0")
     }
 
+    /// A stuck statement (here `pg_sleep`) is cancelled by the server after the journal's
+    /// statement timeout, a third of the lease, so the renewal waiting behind it on the
+    /// connection still lands before the lease ends, and no other daemon takes the job over.
+    func testAStuckStatementCannotHoldTheRenewalsPastTheLease() throws {
+        let location = try PostgresTestServer.makeLocation()
+        let holder = try PostgresJournal(location: location, lease: 6)
+        let other = try PostgresJournal(location: location, lease: 6)
+        XCTAssertEqual(holder.statementTimeout, 2)
+        try holder.insert(id: "j", pipeline: "p", input: "j.png", directory: "processing/p/j")
+        let claimed = Date()
+        XCTAssertEqual(try holder.claim(pipelines: ["p"])?.id, "j")
+        let threads = DispatchGroup()
+        DispatchQueue.global().async(group: threads) {
+            do {
+                try holder.run("SELECT pg_sleep(20)")
+                XCTFail("the statement ran to its end")
+            } catch {
+                XCTAssertTrue("\(error)".contains("canceling statement due to statement timeout"), "\(error)")
+                XCTAssertLessThan(Date().timeIntervalSince(claimed), 4, "cancelled after about 2 s")
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        DispatchQueue.global().async(group: threads) {
+            XCTAssertEqual(try? holder.renewLeases(), [], "renewed once the stuck statement was cancelled")
+        }
+        Thread.sleep(forTimeInterval: max(0, 6.5 - Date().timeIntervalSince(claimed)))
+        XCTAssertEqual(try other.takeOverExpired(), [], "the lease held")
+        XCTAssertEqual(threads.wait(timeout: .now() + 30), .success)
+    }
+
     /// `singan status` ends the line of each running job with the daemon holding it: host and pid.
     func testStatusNamesTheDaemonRunningEachJob() throws {
         let location = try PostgresTestServer.makeLocation()
