@@ -62,9 +62,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fastMath + swift6),
 
-        // Support shared by the test targets: seeded random numbers, tensor comparison.
+        // Support shared by the test targets: seeded random numbers, tensor comparison, longer waits
+        // under sanitizers.
         .target(name: "SeededRandom", path: "Tests/SeededRandom"),
         .target(name: "TensorAssertions", dependencies: ["Engine"], path: "Tests/TensorAssertions"),
+        .target(name: "SanitizerSlowdown", path: "Tests/SanitizerSlowdown"),
         .testTarget(name: "AtomicFileTests", dependencies: ["AtomicFile"]),
         .testTarget(name: "VipsTests", dependencies: ["Vips", "SeededRandom"], resources: [.copy("Resources")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SeededRandom", "TensorAssertions"],
@@ -74,8 +76,8 @@ let package = Package(
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "SinGAN", "Engine", "Vips"],
                     resources: [.copy("Resources")], swiftSettings: fastMath),
         .testTarget(name: "PatchTierTests", dependencies: ["PatchTier", "Vips"], swiftSettings: fastMath),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "singan"]),
-        .testTarget(name: "SinganCLITests", dependencies: ["singan", "SinGAN", "Vips"],
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "singan", "SanitizerSlowdown"]),
+        .testTarget(name: "SinganCLITests", dependencies: ["singan", "SinGAN", "Vips", "SanitizerSlowdown"],
                     resources: [.copy("Resources")]),
     ],
     swiftLanguageModes: [.v5]

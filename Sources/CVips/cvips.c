@@ -1,12 +1,16 @@
 #include "cvips.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* libvips reports some load failures (a zero width in a PNG header, for one)
  * only as warnings on stderr and leaves its error buffer empty. We keep the
  * distinct warnings since the last load started, so errors can name the
  * reason, and print nothing: a command line tool must own its stderr. */
-static GMutex warning_lock;
+/* A pthread mutex, not a GMutex: glib builds GMutex on raw futex calls that
+ * ThreadSanitizer cannot see, so under TSan every warning written by a
+ * libvips worker and read by the loading thread was reported as a race. */
+static pthread_mutex_t warning_lock = PTHREAD_MUTEX_INITIALIZER;
 static GString *warnings = NULL;
 enum { WARNINGS_MAX = 1024 };
 
@@ -22,21 +26,21 @@ static void capture_warning(const gchar *domain, GLogLevelFlags level,
     (void) domain; (void) level; (void) user_data;
     if (g_str_has_prefix(message, "error in tile"))
         g_atomic_int_inc(&tile_errors);
-    g_mutex_lock(&warning_lock);
+    pthread_mutex_lock(&warning_lock);
     if (!warnings)
         warnings = g_string_new(NULL);
     if (warnings->len < WARNINGS_MAX && !strstr(warnings->str, message)) {
         g_string_append(warnings, message);
         g_string_append_c(warnings, '\n');
     }
-    g_mutex_unlock(&warning_lock);
+    pthread_mutex_unlock(&warning_lock);
 }
 
 static void clear_warning(void) {
-    g_mutex_lock(&warning_lock);
+    pthread_mutex_lock(&warning_lock);
     if (warnings)
         g_string_truncate(warnings, 0);
-    g_mutex_unlock(&warning_lock);
+    pthread_mutex_unlock(&warning_lock);
 }
 
 int cvips_init(int threads) {
@@ -60,12 +64,12 @@ int cvips_init(int threads) {
 
 char *cvips_take_error(void) {
     char *errors = vips_error_buffer_copy();
-    g_mutex_lock(&warning_lock);
+    pthread_mutex_lock(&warning_lock);
     char *joined = g_strconcat(errors ? errors : "", "\n",
                                warnings ? warnings->str : "", NULL);
     if (warnings)
         g_string_truncate(warnings, 0);
-    g_mutex_unlock(&warning_lock);
+    pthread_mutex_unlock(&warning_lock);
     g_free(errors);
     return joined;
 }

@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Logging
 import Plugins
+import SanitizerSlowdown
 import XCTest
 
 /// A task that ignores cancellation, as a worker stuck in a read or a long kernel would.
@@ -35,7 +36,7 @@ final class BoundedShutdownTests: XCTestCase {
         let daemon = try Daemon(options: options, registry: PluginRegistry([Stuck.self]), logger: Logger(label: "test"))
         let thread = Thread { try? daemon.run() }
         thread.start()
-        XCTAssertEqual(Stuck.entered.wait(timeout: .now() + 20), .success)
+        XCTAssertEqual(Stuck.entered.wait(timeout: .now() + SanitizerSlowdown.seconds(20)), .success)
         let stopped = Date()
         daemon.stop()
         while !thread.isFinished && Date().timeIntervalSince(stopped) < 20 { Thread.sleep(forTimeInterval: 0.02) }
@@ -92,11 +93,7 @@ final class TrainingSlotWorkerTests: XCTestCase {
         thread.start()
         let journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
         func wait(_ what: String, _ condition: () -> Bool) throws {
-            let end = Date().addingTimeInterval(30)
-            while !condition() {
-                if Date() > end { throw TimeoutError(what: what, log: "") }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
+            guard SanitizerSlowdown.wait(upTo: 30, until: condition) else { throw TimeoutError(what: what, log: "") }
         }
         // Both training jobs hold their worker (one trains, one waits for the slot) ...
         try wait("both training jobs running") { ((try? journal.counts()) ?? [:])[.running] == 2 }

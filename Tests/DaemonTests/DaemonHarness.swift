@@ -1,4 +1,5 @@
 import Foundation
+import SanitizerSlowdown
 import Vips
 import XCTest
 
@@ -117,10 +118,8 @@ final class DaemonHarness {
     }
 
     func waitFor(_ what: String, timeout: Double = 30, _ condition: () -> Bool) throws {
-        let end = Date().addingTimeInterval(timeout)
-        while !condition() {
-            if Date() > end { throw TimeoutError(what: what, log: logText) }
-            Thread.sleep(forTimeInterval: 0.05)
+        guard SanitizerSlowdown.wait(upTo: timeout, every: 0.05, until: condition) else {
+            throw TimeoutError(what: what, log: logText)
         }
     }
 

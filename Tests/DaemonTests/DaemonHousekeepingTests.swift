@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Logging
 import Plugins
+import SanitizerSlowdown
 import XCTest
 
 /// What the daemon tidies: temporaries left by a killed process, and old journal rows.
@@ -40,11 +41,7 @@ final class DaemonHousekeepingTests: XCTestCase {
         let journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
         func finished() -> Int { ((try? journal.counts()) ?? [:])[.done] ?? 0 }
         func wait(_ what: String, _ condition: () -> Bool) throws {
-            let end = Date().addingTimeInterval(20)
-            while !condition() {
-                if Date() > end { throw TimeoutError(what: what, log: "") }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
+            guard SanitizerSlowdown.wait(upTo: 20, until: condition) else { throw TimeoutError(what: what, log: "") }
         }
         /// Runs a daemon keeping `keep` finished jobs while `body` runs.
         func withDaemon(keep: Int, pruneEvery interval: TimeInterval, _ body: () throws -> Void) throws {

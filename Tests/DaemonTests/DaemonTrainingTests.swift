@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Logging
 import Plugins
+import SanitizerSlowdown
 import XCTest
 
 /// Training that counts steps, saves a checkpoint when cancelled and resumes from it.
@@ -67,11 +68,7 @@ final class DaemonTrainingTests: XCTestCase {
             return (daemon, thread)
         }
         func wait(_ what: String, _ condition: () -> Bool) throws {
-            let end = Date().addingTimeInterval(20)
-            while !condition() {
-                if Date() > end { throw TimeoutError(what: what, log: "") }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
+            guard SanitizerSlowdown.wait(upTo: 20, until: condition) else { throw TimeoutError(what: what, log: "") }
         }
 
         let (first, firstThread) = try start()

@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Logging
 import Plugins
+import SanitizerSlowdown
 import Vips
 import XCTest
 
@@ -139,6 +140,6 @@ final class TrainingSlotTests: XCTestCase {
         Thread { try? run(training: true); finished.signal() }.start()
         XCTAssertEqual(finished.wait(timeout: .now() + 0.5), .timedOut, "a training run waits for the slot")
         release.signal()
-        XCTAssertEqual(finished.wait(timeout: .now() + 10), .success, "and runs once the slot is free")
+        XCTAssertEqual(finished.wait(timeout: .now() + SanitizerSlowdown.seconds(10)), .success, "and runs once the slot is free")
     }
 }

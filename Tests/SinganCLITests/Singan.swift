@@ -1,4 +1,5 @@
 import Foundation
+import SanitizerSlowdown
 import XCTest
 
 /// Runs the real `singan` executable, the one built with the tests.
@@ -92,7 +93,7 @@ final class SinganProcess {
     /// Waits until `condition(stderr so far)` holds; fails after `timeout` seconds or when the
     /// process ends first.
     func waitForStderr(_ what: String, timeout: Double, _ condition: (String) -> Bool) throws {
-        let end = Date().addingTimeInterval(timeout)
+        let end = Date().addingTimeInterval(SanitizerSlowdown.seconds(timeout))
         while !condition(stderr) {
             guard process.isRunning else {
                 throw ProcessFailure("singan ended (status \(process.terminationStatus)) before \(what); stderr:\n\(stderr)")
