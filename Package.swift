@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 /// Hot numeric code: AVX2 + FMA (any x86-64 since 2013) and no bounds checks in release builds.
@@ -17,6 +17,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "singan", targets: ["singan"]),
+    ],
+    traits: [
+        // On by default. The README's demo builds without it (`--disable-default-traits`): postgres-nio
+        // brings SwiftNIO and two copies of BoringSSL, most of a clean build's compile time.
+        .trait(name: "PostgreSQL", description: "The shared PostgreSQL journal of a fleet of daemons (singan daemon --database postgres://...)."),
+        .default(enabledTraits: ["PostgreSQL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,7 +58,7 @@ let package = Package(
             "Plugins", "Vips", "AtomicFile", "CInotify",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["PostgreSQL"])),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swift6),
         // OpenBLAS only for `singan bench --conv`'s im2col + sgemm yardstick (ConvBenchmark.swift).

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 source scripts/swift-path.sh
 
-swift build -c release --product singan
+# Without the PostgreSQL journal (a package trait, on by default): the demo's daemon uses SQLite,
+# and postgres-nio with the SwiftNIO and BoringSSL it brings is most of a clean build's time.
+swift build -c release --product singan --disable-default-traits
 singan="$PWD/.build/release/singan"
 root="$PWD/demo-root"
 

@@ -3,7 +3,8 @@
 # the whole test suite in release mode (numeric tests need it). Extra
 # arguments go to `swift test`, e.g. --filter VipsTests. Ends with one
 # summary line "N passed, N failed" over XCTest and Swift Testing, and exits
-# non-zero when the build or any test fails.
+# non-zero when the build or any test fails. Without arguments it then builds
+# and checks the demo's lean binary (no PostgreSQL trait), see the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +32,19 @@ echo "$(( total - failed )) passed, $failed failed"
 
 if [ "$status" -ne 0 ]; then exit "$status"; fi
 if [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then exit 1; fi
+
+# The whole suite (no arguments, as in CI) also builds the demo's lean binary, without the
+# PostgreSQL trait (about 230 CPU-seconds, in its own folder: switching traits in .build would
+# recompile every module), and checks that it refuses a PostgreSQL journal with the way out.
+if [ "$#" -eq 0 ]; then
+    swift build -c release --product singan --disable-default-traits --scratch-path .build-lean
+    set +e
+    message=$(.build-lean/release/singan status --root "$PWD/.build-lean" --journal postgres://u@127.0.0.1/db 2>&1)
+    lean_status=$?
+    set -e
+    if [ "$lean_status" -ne 1 ] || ! grep -q "built without PostgreSQL" <<<"$message"; then
+        echo "the lean build (--disable-default-traits) did not refuse a PostgreSQL journal: exit $lean_status, $message" >&2
+        exit 1
+    fi
+    echo "lean build (no PostgreSQL): refuses --journal postgres:// as it should"
+fi

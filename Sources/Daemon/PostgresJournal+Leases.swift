@@ -1,3 +1,4 @@
+#if PostgreSQL
 import Foundation
 import PostgresNIO
 
@@ -130,3 +131,4 @@ extension PostgresJournal: SharedJournal, ModelLocks {
         return job
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL
 import Foundation
 import Logging
 import PostgresNIO
@@ -412,15 +413,8 @@ extension JobRecord {
     }
 }
 
-/// A PostgreSQL journal call that failed, with the server's own message when it sent one
-/// (postgres-nio's errors print only a generic text, to keep queries out of logs).
-public struct PostgresJournalError: Error, CustomStringConvertible {
-    public let description: String
-
-    init(location: PostgresLocation, message: String) {
-        description = "PostgreSQL journal \(location): \(message)"
-    }
-
+extension PostgresJournalError {
+    /// Wraps any error of a journal call; postgres-nio's `PSQLError` gives its server message.
     init(location: PostgresLocation, underlying: any Error) {
         if let error = underlying as? PostgresJournalError {
             self = error
@@ -441,3 +435,4 @@ public struct PostgresJournalError: Error, CustomStringConvertible {
         self.init(location: location, message: detail)
     }
 }
+#endif

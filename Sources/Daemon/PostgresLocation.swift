@@ -105,10 +105,25 @@ public enum JournalLocation: Sendable, Equatable, CustomStringConvertible {
     case sqlite
     case postgres(PostgresLocation)
 
-    /// nil or empty: SQLite in the root; else a `postgres://` URL.
+    /// nil or empty: SQLite in the root; else a `postgres://` URL, which a build without the
+    /// `PostgreSQL` package trait refuses with the way to get one.
     public init(argument: String?) throws {
         guard let argument, !argument.isEmpty else { self = .sqlite; return }
-        self = .postgres(try PostgresLocation(url: argument))
+        let location = try PostgresLocation(url: argument)
+        guard Self.postgresIsBuiltIn else {
+            throw JournalLocationError(message: "this singan was built without PostgreSQL (the demo's lean build: "
+                                       + "`--disable-default-traits`); rebuild with `swift build -c release` to use a PostgreSQL journal")
+        }
+        self = .postgres(location)
+    }
+
+    /// Whether this build has the PostgreSQL journal (the `PostgreSQL` package trait, on by default).
+    public static var postgresIsBuiltIn: Bool {
+        #if PostgreSQL
+        true
+        #else
+        false
+        #endif
     }
 
     public var description: String {
@@ -122,8 +137,14 @@ public enum JournalLocation: Sendable, Equatable, CustomStringConvertible {
     /// last `lease` seconds unless renewed.
     public func open(root: URL, lease: TimeInterval = 30) throws -> any Journal {
         switch self {
-        case .sqlite: try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
-        case .postgres(let location): try PostgresJournal(location: location, lease: lease)
+        case .sqlite:
+            return try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
+        case .postgres(let location):
+            #if PostgreSQL
+            return try PostgresJournal(location: location, lease: lease)
+            #else
+            throw JournalLocationError(message: "cannot open \(location): this singan was built without PostgreSQL")
+            #endif
         }
     }
 }

@@ -1,3 +1,4 @@
+#if PostgreSQL  // the fleet's tests need the PostgreSQL journal (a package trait, on by default)
 @testable import Daemon
 import Foundation
 import Logging
@@ -97,3 +98,4 @@ final class FleetFinishTests: XCTestCase {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL  // the fleet's tests need the PostgreSQL journal (a package trait, on by default)
 @testable import Daemon
 import Foundation
 import XCTest
@@ -217,3 +218,4 @@ private final class Claims: @unchecked Sendable {
     var ids: [String] { lock.withLock { claims.map(\.id) } }
     var workers: [String] { lock.withLock { claims.map(\.worker) } }
 }
+#endif

@@ -1,3 +1,4 @@
+#if PostgreSQL  // the fleet's tests need the PostgreSQL journal (a package trait, on by default)
 import Daemon
 import Foundation
 import XCTest
@@ -207,3 +208,4 @@ final class FleetProcessTests: XCTestCase {
         for daemon in daemons { XCTAssertEqual(daemon.signal(SIGTERM), 0) }
     }
 }
+#endif

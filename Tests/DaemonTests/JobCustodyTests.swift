@@ -277,6 +277,7 @@ class JobCustodyTests: XCTestCase {
     }
 }
 
+#if PostgreSQL
 /// `JobCustodyTests` on the test run's PostgreSQL server: the same protocol over the same `Journal`
 /// calls. Each test is named again: test discovery on Linux does not list inherited ones.
 final class JobCustodyOnPostgresTests: JobCustodyTests {
@@ -291,6 +292,7 @@ final class JobCustodyOnPostgresTests: JobCustodyTests {
     override func testAQueuedJobWhoseFailureWasDecidedIsFinishedByRecovery() throws { try super.testAQueuedJobWhoseFailureWasDecidedIsFinishedByRecovery() }
     override func testAVanishedInputFailsItsJobAndEmptyOrFinishedFoldersAreRemoved() throws { try super.testAVanishedInputFailsItsJobAndEmptyOrFinishedFoldersAreRemoved() }
 }
+#endif
 
 /// A flag set from the custody's step hook (which may run on any thread).
 final class Flag: @unchecked Sendable {

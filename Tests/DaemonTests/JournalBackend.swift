@@ -2,14 +2,20 @@ import Daemon
 import Foundation
 
 /// The journal backends the backend-independent tests run against.
+/// PostgreSQL only in builds with the `PostgreSQL` package trait (the default).
 enum JournalBackend: String, CaseIterable {
-    case sqlite, postgres
+    case sqlite
+    #if PostgreSQL
+    case postgres
+    #endif
 
     /// A fresh, empty journal location for one test.
     func makeLocation() throws -> JournalLocation {
         switch self {
-        case .sqlite: .sqlite
-        case .postgres: .postgres(try PostgresTestServer.makeLocation())
+        case .sqlite: return .sqlite
+        #if PostgreSQL
+        case .postgres: return .postgres(try PostgresTestServer.makeLocation())
+        #endif
         }
     }
 }

@@ -90,6 +90,7 @@ final class JournalTests: XCTestCase {
         }
     }
 
+    #if PostgreSQL
     /// Many connections race to start one job: the database lets exactly one win.
     func testRacingConnectionsStartAJobOnce() throws {
         let location = try PostgresTestServer.makeLocation()
@@ -171,6 +172,7 @@ final class JournalTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("password authentication failed for user \"\(location.user)\""), "\(error)")
         }
     }
+    #endif
 
     func testURLs() throws {
         XCTAssertEqual(try PostgresLocation(url: "postgres://singan@db.example:6543/queue"),

@@ -1,3 +1,4 @@
+#if PostgreSQL  // the fleet's tests need the PostgreSQL journal (a package trait, on by default)
 import Daemon
 import Foundation
 import XCTest
@@ -66,3 +67,4 @@ final class PostgresDaemonProcessTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: d.url("journal.sqlite").path))
     }
 }
+#endif
