@@ -143,3 +143,44 @@ final class TrainingSlotTests: XCTestCase {
         XCTAssertEqual(finished.wait(timeout: .now() + SanitizerSlowdown.seconds(10)), .success, "and runs once the slot is free")
     }
 }
+
+/// Progress values a run reported, in order.
+private final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(fraction: Double, note: String?)] = []
+    func add(_ fraction: Double, _ note: String?) { lock.withLock { entries.append((fraction, note)) } }
+    /// The fraction reported with `note`, the first time.
+    func fraction(at note: String) -> Double? { lock.withLock { entries.first { $0.note == note }?.fraction } }
+    var fractions: [Double] { lock.withLock { entries.map(\.fraction) } }
+}
+
+extension JobExecutorTests {
+    /// A training fills the first 90% of the bar, the steps the rest; with the model cached, the
+    /// steps fill all of it. The bar never goes back.
+    func testProgressGivesTrainingMostOfTheBarOnlyWhenItTrains() throws {
+        let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
+        let p = try pipeline("""
+            model: {train: {preset: quick}}
+            steps:
+              - task: sample
+                params: {count: 2}
+              - task: resize
+                name: big
+                params: {factor: 2}
+            """)
+        let image = root.appendingPathComponent("in/a.png")
+        try TestPlugins.solid(0.5, to: image)
+        for (run, expected) in [("training", [0, 0.9, 0.95]), ("cached", [0, 0, 0.5])] {
+            let log = ProgressLog()
+            let input = JobInput(image: image, sideFiles: [:], workDirectory: root.appendingPathComponent("work-\(run)"),
+                                 outputDirectory: root.appendingPathComponent("out-\(run)"))
+            _ = try executor.run(p, on: input, cancellation: CancellationToken()) { log.add($0, $1) }
+            let starts = [log.fraction(at: "train: starting") ?? 0, log.fraction(at: "sample: running"), log.fraction(at: "big: running")]
+            for (got, want) in zip(starts, expected) {
+                XCTAssertEqual(try XCTUnwrap(got, run), want, accuracy: 1e-9, run)
+            }
+            XCTAssertEqual(log.fraction(at: "train: starting") != nil, run == "training", run)
+            XCTAssertEqual(log.fractions, log.fractions.sorted(), "\(run): the bar never goes back")
+        }
+    }
+}
