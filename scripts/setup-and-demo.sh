@@ -11,7 +11,8 @@ scripts/install-deps.sh
 source scripts/swift-path.sh
 
 # Without the PostgreSQL journal (a package trait, on by default): the demo's daemon uses SQLite,
-# and postgres-nio with the SwiftNIO and BoringSSL it brings is most of a clean build's time.
+# and postgres-nio with the SwiftNIO and BoringSSL it brings is three quarters of a clean build
+# (864 CPU-seconds with it, 228 without).
 swift build -c release --product singan --disable-default-traits
 singan="$PWD/.build/release/singan"
 root="$PWD/demo-root"

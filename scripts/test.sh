@@ -34,8 +34,8 @@ if [ "$status" -ne 0 ]; then exit "$status"; fi
 if [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then exit 1; fi
 
 # The whole suite (no arguments, as in CI) also builds the demo's lean binary, without the
-# PostgreSQL trait (about 230 CPU-seconds, in its own folder: switching traits in .build would
-# recompile every module), and checks that it refuses a PostgreSQL journal with the way out.
+# PostgreSQL trait (about 230 CPU-seconds; in its own folder, so that the suite's build in .build
+# stays as it is), and checks that it refuses a PostgreSQL journal with the way out.
 if [ "$#" -eq 0 ]; then
     swift build -c release --product singan --disable-default-traits --scratch-path .build-lean
     set +e
