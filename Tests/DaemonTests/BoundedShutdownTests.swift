@@ -92,18 +92,15 @@ final class TrainingSlotWorkerTests: XCTestCase {
         let thread = Thread { try? daemon.run() }
         thread.start()
         let journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
-        func wait(_ what: String, _ condition: () -> Bool) throws {
-            guard SanitizerSlowdown.wait(upTo: 30, until: condition) else { throw TimeoutError(what: what, log: "") }
-        }
         // Both training jobs hold their worker (one trains, one waits for the slot) ...
-        try wait("both training jobs running") { ((try? journal.counts()) ?? [:])[.running] == 2 }
+        try waitUntil("both training jobs running", upTo: 30) { ((try? journal.counts()) ?? [:])[.running] == 2 }
         let dropped = Date()
         try TestPlugins.solid(0.5, to: root.appendingPathComponent("inbox/r/fast.png"))
         // ... yet the fast job runs at once, not after the first training (4 s).
-        try wait("the fast job done") { fm.fileExists(atPath: root.appendingPathComponent("done/r/fast.png").path) }
+        try waitUntil("the fast job done", upTo: 30) { fm.fileExists(atPath: root.appendingPathComponent("done/r/fast.png").path) }
         XCTAssertLessThan(Date().timeIntervalSince(dropped), 3)
-        try wait("both trainings done") { ((try? journal.counts()) ?? [:])[.done] == 3 }
+        try waitUntil("both trainings done", upTo: 30) { ((try? journal.counts()) ?? [:])[.done] == 3 }
         daemon.stop()
-        try wait("stopped") { thread.isFinished }
+        try waitUntil("stopped", upTo: 30) { thread.isFinished }
     }
 }

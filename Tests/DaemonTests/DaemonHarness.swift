@@ -118,9 +118,7 @@ final class DaemonHarness {
     }
 
     func waitFor(_ what: String, timeout: Double = 30, _ condition: () -> Bool) throws {
-        guard SanitizerSlowdown.wait(upTo: timeout, every: 0.05, until: condition) else {
-            throw TimeoutError(what: what, log: logText)
-        }
+        try waitUntil(what, upTo: timeout, every: 0.05, log: logText, condition)
     }
 
     /// Writes a small PNG (valid image) to `url`.
@@ -128,6 +126,15 @@ final class DaemonHarness {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let pixels = (0..<(3 * size * size)).map { Float($0 % 7) / 7 * value }
         try VipsImage.fromPlanarFloats(pixels, width: size, height: size, channels: 3).save(to: url.path)
+    }
+}
+
+/// Polls `condition` until it holds; after `seconds` (stretched under sanitizers) throws a
+/// `TimeoutError` naming `what`, with `log` (the daemon's log, when the test has one).
+func waitUntil(_ what: String, upTo seconds: Double, every interval: Double = 0.02, log: @autoclosure () -> String = "",
+               _ condition: () -> Bool) throws {
+    guard SanitizerSlowdown.wait(upTo: seconds, every: interval, until: condition) else {
+        throw TimeoutError(what: what, log: log())
     }
 }
 

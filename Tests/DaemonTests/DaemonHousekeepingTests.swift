@@ -2,7 +2,6 @@ import Daemon
 import Foundation
 import Logging
 import Plugins
-import SanitizerSlowdown
 import XCTest
 
 /// What the daemon tidies: temporaries left by a killed process, and old journal rows.
@@ -40,9 +39,6 @@ final class DaemonHousekeepingTests: XCTestCase {
         try DaemonProcessTests.halve.write(to: root.appendingPathComponent("pipelines/half.yaml"), atomically: true, encoding: .utf8)
         let journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
         func finished() -> Int { ((try? journal.counts()) ?? [:])[.done] ?? 0 }
-        func wait(_ what: String, _ condition: () -> Bool) throws {
-            guard SanitizerSlowdown.wait(upTo: 20, until: condition) else { throw TimeoutError(what: what, log: "") }
-        }
         /// Runs a daemon keeping `keep` finished jobs while `body` runs.
         func withDaemon(keep: Int, pruneEvery interval: TimeInterval, _ body: () throws -> Void) throws {
             var options = DaemonOptions(root: root)
@@ -54,7 +50,7 @@ final class DaemonHousekeepingTests: XCTestCase {
             thread.start()
             defer {
                 daemon.stop()
-                try? wait("daemon stopped") { thread.isFinished }
+                try? waitUntil("daemon stopped", upTo: 20) { thread.isFinished }
             }
             try body()
         }
@@ -64,17 +60,17 @@ final class DaemonHousekeepingTests: XCTestCase {
 
         try withDaemon(keep: 10, pruneEvery: 3600) {
             try drop(["a.png", "b.png", "c.png"])
-            try wait("3 jobs done") { finished() == 3 }
+            try waitUntil("3 jobs done", upTo: 20) { finished() == 3 }
         }
         try withDaemon(keep: 1, pruneEvery: 3600) {
-            try wait("pruned at start") { finished() == 1 }
+            try waitUntil("pruned at start", upTo: 20) { finished() == 1 }
         }
         try withDaemon(keep: 1, pruneEvery: 0.2) {
             try drop(["d.png", "e.png"])
-            try wait("2 more done") {
+            try waitUntil("2 more done", upTo: 20) {
                 (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("done/half").path).count) == 5
             }
-            try wait("pruned while running") { finished() == 1 }
+            try waitUntil("pruned while running", upTo: 20) { finished() == 1 }
         }
         XCTAssertTrue(["d.png", "e.png"].contains(try journal.jobs().first?.input), "the most recent finished job is kept")
     }

@@ -2,7 +2,6 @@ import Daemon
 import Foundation
 import Logging
 import Plugins
-import SanitizerSlowdown
 import XCTest
 
 /// Training that counts steps, saves a checkpoint when cancelled and resumes from it.
@@ -67,27 +66,24 @@ final class DaemonTrainingTests: XCTestCase {
             thread.start()
             return (daemon, thread)
         }
-        func wait(_ what: String, _ condition: () -> Bool) throws {
-            guard SanitizerSlowdown.wait(upTo: 20, until: condition) else { throw TimeoutError(what: what, log: "") }
-        }
 
         let (first, firstThread) = try start()
-        try wait("training under way") { CheckpointingTrain.record.step >= 10 }
+        try waitUntil("training under way", upTo: 20) { CheckpointingTrain.record.step >= 10 }
         let journal = try SQLiteJournal(url: root.appendingPathComponent("journal.sqlite"))
-        try wait("progress journaled") {
+        try waitUntil("progress journaled", upTo: 20) {
             guard let job = try? journal.jobs(in: [.running]).first else { return false }
             return job.progress > 0 && job.progress < 0.5 && job.note?.hasPrefix("train: step ") == true
         }
         first.stop()
-        try wait("first daemon stopped") { firstThread.isFinished }
+        try waitUntil("first daemon stopped", upTo: 20) { firstThread.isFinished }
         XCTAssertEqual(try journal.jobs().map(\.state), [.queued])
         XCTAssertEqual(try journal.jobs().first?.attempts, 0, "a clean stop does not use up an attempt")
         let checkpointed = try XCTUnwrap(CheckpointingTrain.record.starts.last == 0 ? CheckpointingTrain.record.step : nil)
 
         let (second, secondThread) = try start()
-        try wait("job done") { (try? journal.jobs().first?.state) == .done }
+        try waitUntil("job done", upTo: 20) { (try? journal.jobs().first?.state) == .done }
         second.stop()
-        try wait("second daemon stopped") { secondThread.isFinished }
+        try waitUntil("second daemon stopped", upTo: 20) { secondThread.isFinished }
         XCTAssertEqual(CheckpointingTrain.record.starts.count, 2)
         XCTAssertGreaterThan(CheckpointingTrain.record.starts[1], 0, "training resumed from its checkpoint")
         XCTAssertLessThanOrEqual(CheckpointingTrain.record.starts[1], checkpointed)

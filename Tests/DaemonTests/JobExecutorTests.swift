@@ -27,9 +27,9 @@ final class JobExecutorTests: XCTestCase {
         return try executor.run(p, on: input, cancellation: CancellationToken()).map { String($0.path.dropFirst(out.path.count + 1)) }
     }
 
-    func testTrainsOncePerImageContentAndChainsSteps() throws {
-        let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
-        let p = try pipeline("""
+    /// Trains, then samples two images (kept) and doubles each (step `big`).
+    func trainSampleAndResize() throws -> Pipeline {
+        try pipeline("""
             model: {train: {preset: quick}}
             steps:
               - task: sample
@@ -39,6 +39,11 @@ final class JobExecutorTests: XCTestCase {
                 name: big
                 params: {factor: 2}
             """)
+    }
+
+    func testTrainsOncePerImageContentAndChainsSteps() throws {
+        let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
+        let p = try trainSampleAndResize()
         let a = root.appendingPathComponent("in/a.png"), b = root.appendingPathComponent("in/b.png")
         try TestPlugins.solid(0.5, to: a)
         try FileManager.default.copyItem(at: a, to: b)
@@ -159,15 +164,7 @@ extension JobExecutorTests {
     /// steps fill all of it. The bar never goes back.
     func testProgressGivesTrainingMostOfTheBarOnlyWhenItTrains() throws {
         let executor = JobExecutor(root: root, registry: TestPlugins.registry, logger: Logger(label: "test"))
-        let p = try pipeline("""
-            model: {train: {preset: quick}}
-            steps:
-              - task: sample
-                params: {count: 2}
-              - task: resize
-                name: big
-                params: {factor: 2}
-            """)
+        let p = try trainSampleAndResize()
         let image = root.appendingPathComponent("in/a.png")
         try TestPlugins.solid(0.5, to: image)
         for (run, expected) in [("training", [0, 0.9, 0.95]), ("cached", [0, 0, 0.5])] {
