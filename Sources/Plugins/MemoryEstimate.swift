@@ -12,14 +12,14 @@ public enum MemoryEstimate {
     /// Training at the working size (longer side at most `config.maxSize`). Two terms:
     /// - the training graph: 390 bytes per pixel and channel of what a step trains on, scaled
     ///   from the 2.3 GB measured for one iteration at 186 x 248 with 128 channels
-    ///   (docs/ENGINE.md); that is the whole image, or the `cropSize` window (`fast`: 64 x 64);
+    ///   (docs/ENGINE.md); that is the whole image, or the `cropSize` window (`fast`: 128 x 128);
     /// - with a window, what stays at the full working size: the coarser scales' outputs run
     ///   without gradients (`generator`), the bank of `randomInputBank` upsampled inputs (3
     ///   floats a pixel each) and the pyramid, 20 bytes per pixel and channel + 12 per bank
-    ///   entry + 48 a pixel. Measured (peak resident set less the 58 MB of an idle `singan`,
-    ///   `fast --iters 6` on balloons grown to 1984 x 1488, 2026-12-02): 770-800 bytes a working
-    ///   pixel from 500 to 1984 px wide at 32 channels, where this says 880; 56 MiB at 248 x 186,
-    ///   where this says 87 (the graph term is generous at 32 channels). The paper preset's
+    ///   entry + 48 a pixel. Measured (peak resident set less the 57 MB of an idle `singan`,
+    ///   `fast --iters 6` on balloons grown to 1984 x 1488, 2026-12-02, 128 x 128 windows):
+    ///   2.50 GB at 1984 x 1488, where this says 2.80; 56 MB at 248 x 186, where this says 245
+    ///   (the graph term, measured at 128 channels, is generous at 32). The paper preset's
     ///   whole-image graph already holds these buffers.
     public static func training(_ config: TrainingConfig, width: Int, height: Int) -> Int {
         let scale = min(1, Double(config.maxSize) / Double(max(width, height, 1)))

@@ -16,6 +16,7 @@ public struct TrainPlugin: TaskPlugin {
         .double("scale_factor", range: 0.01...0.99, "initial pyramid factor (default: the preset's, 0.75)"),
         .int("channels", range: 1...1024, "width of scales 0-3; doubles every 4 scales up to max_channels (default: the preset's)"),
         .int("max_channels", range: 1...1024, "upper bound of the width (default: the preset's)"),
+        .int("crop_size", range: 0...4096, "scales larger than this train on a random window of this side per iteration; 0: whole images (default: the preset's: paper and quick 0, fast 128)"),
         .double("reconstruction_weight", range: 0...1_000_000, "weight alpha of the reconstruction loss (default 10)"),
         .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation)"),
         .choice("z_star", ["fixed", "redrawn"], default: "redrawn", "scale 0's reconstruction noise: redrawn every iteration (authors' release, default) or fixed (the paper's text)"),
@@ -64,6 +65,7 @@ public struct TrainPlugin: TaskPlugin {
         if let v = p.optionalDouble("scale_factor") { c.scaleFactor = v }
         if let v = p.optionalInt("channels") { c.baseChannels = v }
         if let v = p.optionalInt("max_channels") { c.maxChannels = v }
+        if let v = p.optionalInt("crop_size") { c.cropSize = v }
         if let v = p.optionalDouble("reconstruction_weight") { c.reconstructionWeight = Float(v) }
         if case .bool(let v)? = p["noise_padding"] { c.noisePadding = v }
         if let v = p.optionalString("z_star").flatMap(ZStarMode.init(rawValue:)) { c.zStarMode = v }
@@ -80,6 +82,7 @@ public struct TrainPlugin: TaskPlugin {
         case "scale_factor": return "\(c.scaleFactor)"
         case "channels": return "\(c.baseChannels)"
         case "max_channels": return "\(c.maxChannels)"
+        case "crop_size": return "\(c.cropSize)"
         case "reconstruction_weight": return "\(c.reconstructionWeight)"
         case "noise_padding": return "\(c.noisePadding)"
         case "z_star": return c.zStarMode.rawValue

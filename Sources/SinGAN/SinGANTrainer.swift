@@ -106,6 +106,7 @@ public final class SinGANTrainer {
         }
         while var state = current {
             try train(&state)
+            try recalibrateNormalization(state)
             state.generator.isTraining = false
             let sigmaReport = state.sigma
             model!.scales.append(.init(generator: state.generator, sigma: state.sigma, real: pyramid.reals[state.n]))
@@ -206,6 +207,21 @@ public final class SinGANTrainer {
         guard n > 0, config.randomInputBank > 0 else { return [] }
         let bankRNG = RandomGenerator(seed: config.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(n + 1))
         return try (0..<config.randomInputBank).map { _ in try randomInput(atScale: n, rng: bankRNG) }
+    }
+
+    /// At the end of a scale trained on windows, `config.normalizationPasses` whole-image passes
+    /// set its generator's BatchNorm statistics (`TrainingStep.recalibrateNormalization`), with
+    /// rand(n) from the scale's bank (or drawn anew without one) and noise from a generator
+    /// seeded by the run's seed and n alone, so that a resumed run gets the same statistics.
+    private func recalibrateNormalization(_ s: ScaleState) throws {
+        let size = pyramid.geometry.sizes[s.n]
+        guard config.normalizationPasses > 0, config.cropSize > 0,
+              size.height > config.cropSize || size.width > config.cropSize else { return }
+        let passRNG = RandomGenerator(seed: config.seed &+ 0xD1B5_4A32_D192_ED03 &* UInt64(s.n + 1))
+        let bank = s.randomInputBank
+        try s.step.recalibrateNormalization(passes: config.normalizationPasses, rng: passRNG) { k in
+            bank.isEmpty ? try randomInput(atScale: s.n, rng: passRNG) : bank[k % bank.count]
+        }
     }
 
     // MARK: - Iterations

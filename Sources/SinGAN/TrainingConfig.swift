@@ -95,6 +95,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// balloons.png: four of 9), and each costs `coarseSchedule.iterations` iterations.
     public var coarseScales: Int = 0
     public var coarseSchedule: StepSchedule? = nil
+    /// When a scale trained on windows (`cropSize`) ends, its generator's BatchNorm running
+    /// statistics, which a finished generator samples with, are recomputed as the average over
+    /// this many passes on the whole image (rand(n) plus fresh noise), because training leaves
+    /// them an average of the last few windows' statistics. 0: kept as training left them.
+    public var normalizationPasses: Int = 0
 
     // Run.
     /// Seed of the random generator that initialises the networks and draws every noise map.
@@ -134,6 +139,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         coarseSide = try c.decodeIfPresent(Int.self, forKey: .coarseSide) ?? 0
         coarseScales = try c.decodeIfPresent(Int.self, forKey: .coarseScales) ?? 0
         coarseSchedule = try c.decodeIfPresent(StepSchedule.self, forKey: .coarseSchedule)
+        normalizationPasses = try c.decodeIfPresent(Int.self, forKey: .normalizationPasses) ?? 0
         seed = try c.decode(UInt64.self, forKey: .seed)
         checkpointInterval = try c.decode(Int.self, forKey: .checkpointInterval)
     }
@@ -162,8 +168,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// - the four coarsest scales, if their longer side is at most 80 px (they set the layout),
     ///   train 2000 iterations of 1 critic and 1 generator step; the finer scales 600
     ///   iterations of 1 + 1 steps;
-    /// - the finer scales train on random 64 x 64 windows (the critic only ever judges 11 x 11
-    ///   patches; the generator is fully convolutional);
+    /// - scales larger than 128 px train on random 128 x 128 windows (the critic only ever
+    ///   judges 11 x 11 patches; the generator is fully convolutional). Not smaller: BatchNorm
+    ///   normalises each window by its own statistics, in both networks, so a window much
+    ///   smaller than the image trains networks that make flat, low-contrast samples (cows:
+    ///   patch SWD 0.113 with 64 px windows, 0.081 with 96, 0.046 with 128);
+    /// - at the end of a scale trained on windows, the generator's BatchNorm statistics are
+    ///   recomputed on 16 whole images (`normalizationPasses`);
     /// - rand(n) comes from a bank of 16 drawn when a scale starts (drawing it anew costs a pass
     ///   through every coarser scale at every critic step);
     /// - the gradient penalty at every second critic step, with twice the weight.
@@ -176,9 +187,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         c.coarseSide = 80
         c.coarseScales = 4
         c.coarseSchedule = StepSchedule(iterations: 2000, criticSteps: 1, generatorSteps: 1)
-        c.cropSize = 64
+        c.cropSize = 128
         c.randomInputBank = 16
         c.penaltyInterval = 2
+        c.normalizationPasses = 16
         return c
     }
 
@@ -250,6 +262,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if coarseScales < 0 { throw bad("coarse-scales", "must be at least 0, got \(coarseScales)") }
         if randomInputBank < 0 { throw bad("random-input-bank", "must be at least 0, got \(randomInputBank)") }
+        if normalizationPasses < 0 { throw bad("normalization-passes", "must be at least 0, got \(normalizationPasses)") }
         if penaltyInterval < 1 { throw bad("penalty-interval", "must be at least 1, got \(penaltyInterval)") }
         if checkpointInterval < 1 { throw bad("checkpoint-interval", "must be at least 1, got \(checkpointInterval)") }
     }

@@ -106,6 +106,29 @@ public final class TrainingStep {
         return TrainingLosses(critic: criticLoss, generator: generatorLoss, reconstruction: reconstructionLoss)
     }
 
+    /// Recomputes the generator's BatchNorm running statistics, which the finished generator
+    /// samples with, as their plain average over `passes` passes on the whole image:
+    /// `G(sigma * z + rand(n), rand(n))` with `randomInput(k)` as rand(n) and fresh noise z from
+    /// `rng`. Training on windows leaves them an exponential average (momentum 0.1) of the last
+    /// ten or so windows' statistics: their mean depends on where those windows fell, and their
+    /// variance misses the variation between windows.
+    public func recalibrateNormalization(passes: Int, rng: RandomGenerator, randomInput: (Int) throws -> Tensor) throws {
+        let norms = generator.stack.blocks.map(\.bn)
+        let momentum = norms.map(\.momentum)
+        let mode = generator.isTraining
+        defer {
+            for (b, m) in zip(norms, momentum) { b.momentum = m }
+            generator.isTraining = mode
+        }
+        generator.isTraining = true
+        for k in 0..<passes {
+            for b in norms { b.momentum = 1 / Float(k + 1) }
+            let previous = try randomInput(k)
+            let z = drawNoise(scale: scale, size: size, noisePadding: config.noisePadding, rng: rng)
+            _ = withNoGrad { runGenerator(generator, sigma: sigma, noise: z, previous: previous) }
+        }
+    }
+
     /// A noise map at the padded size: zero-padded, unless drawn at the padded size already
     /// (noise padding).
     private func paddedNoise(_ z: Tensor) -> Tensor {

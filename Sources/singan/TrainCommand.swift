@@ -54,6 +54,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "max_channels"))
     var maxChannels: Int?
 
+    @Option(help: ArgumentHelp(TrainPlugin.self, parameter: "crop_size"))
+    var cropSize: Int?
+
     @Option(name: .customLong("iters"), help: ArgumentHelp(TrainPlugin.self, parameter: "iterations"))
     var iterations: Int?
 
@@ -90,6 +93,7 @@ struct TrainCommand: ParsableCommand {
         if let scaleFactor { p["scale_factor"] = .double(scaleFactor) }
         if let channels { p["channels"] = .int(channels) }
         if let maxChannels { p["max_channels"] = .int(maxChannels) }
+        if let cropSize { p["crop_size"] = .int(cropSize) }
         if let reconstructionWeight { p["reconstruction_weight"] = .double(reconstructionWeight) }
         if noisePadding { p["noise_padding"] = .bool(true) }
         if let zStar { p["z_star"] = .string(zStar.rawValue) }

@@ -7,18 +7,20 @@ import XCTest
 final class MemoryEstimateTests: XCTestCase {
     private let mb = 1 << 20
 
-    /// `fast` trains on 64 x 64 windows: its estimate follows the working size's full-size
-    /// buffers, not the whole-image graph (575 MB at 248 x 186 before, for 58 MB measured).
+    /// `fast` trains on 128 x 128 windows: its estimate follows the working size's full-size
+    /// buffers, not the whole-image graph (575 MB at 248 x 186 for the whole image). At 248 x 186
+    /// the window's graph term (390 bytes per pixel and channel, measured at 128 channels) makes
+    /// it 245 MB for 56 MB measured: generous, but under the whole image's.
     func testFastTrainingEstimateFollowsItsWindow() {
         let fast = TrainingConfig.fast
         let small = MemoryEstimate.training(fast, width: 248, height: 186)
-        XCTAssertGreaterThanOrEqual(small, 58 * mb)
-        XCTAssertLessThan(small, 150 * mb)
+        XCTAssertGreaterThanOrEqual(small, 56 * mb)
+        XCTAssertLessThan(small, 300 * mb)
         var large = fast
         large.maxSize = 1984
-        // Measured 2.36 GB at 1984 x 1488 (fast --iters 6 --max-size 1984).
+        // Measured 2.50 GB at 1984 x 1488 (fast --iters 6 --max-size 1984, 128 x 128 windows).
         let big = MemoryEstimate.training(large, width: 1984, height: 1488)
-        XCTAssertGreaterThanOrEqual(big, 2_360_000_000)
+        XCTAssertGreaterThanOrEqual(big, 2_500_000_000)
         XCTAssertLessThan(big, 3_000_000_000)
     }
 

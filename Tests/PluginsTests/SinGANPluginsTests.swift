@@ -52,17 +52,17 @@ final class SinGANPluginsTests: XCTestCase {
         c.setIterations(100)
         let agreeing: [String: ParameterValue] = [
             "preset": .string("quick"), "iterations": .int(100), "max_size": .int(250), "min_size": .int(25),
-            "scale_factor": .double(0.75), "channels": .int(32), "max_channels": .int(32), "reconstruction_weight": .int(10),
-            "noise_padding": .bool(false), "z_star": .string("redrawn"), "upsampling": .string("resize"), "seed": .int(7)]
+            "scale_factor": .double(0.75), "channels": .int(32), "max_channels": .int(32), "crop_size": .int(TrainingConfig.fast.cropSize),
+            "reconstruction_weight": .int(10), "noise_padding": .bool(false), "z_star": .string("redrawn"), "upsampling": .string("resize"), "seed": .int(7)]
         XCTAssertEqual(Set(agreeing.keys), Set(TrainPlugin.parameters.parameters.map(\.name)), "every parameter is compared")
         XCTAssertTrue(try TrainPlugin.conflicts(agreeing, with: c).isEmpty)
         let contradicting: [String: ParameterValue] = [
             "iterations": .int(600), "max_size": .int(64), "min_size": .int(20), "scale_factor": .double(0.5),
-            "channels": .int(8), "max_channels": .int(64), "reconstruction_weight": .double(100),
+            "channels": .int(8), "max_channels": .int(64), "crop_size": .int(0), "reconstruction_weight": .double(100),
             "noise_padding": .bool(true), "z_star": .string("fixed"), "upsampling": .string("grow-and-crop"), "seed": .int(8)]
         XCTAssertEqual(try TrainPlugin.conflicts(contradicting, with: c).map { "\($0.parameter) \($0.checkpointValue)" },
                        ["iterations 100", "max_size 250", "min_size 25", "scale_factor 0.75", "channels 32", "max_channels 32",
-                        "reconstruction_weight 10.0", "noise_padding false", "z_star redrawn", "upsampling resize", "seed 7"])
+                        "crop_size \(TrainingConfig.fast.cropSize)", "reconstruction_weight 10.0", "noise_padding false", "z_star redrawn", "upsampling resize", "seed 7"])
         XCTAssertThrowsError(try TrainPlugin.conflicts(["seed": .int(-1)], with: c), "values are checked against the schema")
     }
 

@@ -5,11 +5,13 @@ import Engine
 import TensorAssertions
 
 /// The `fast` preset's training changes: windows, a bank of random inputs, a lazy penalty and
-/// per-scale schedules. The paper path through `TrainingStep` is covered by the training tests
-/// (bit-exact resume, determinism) and the PyTorch oracle.
+/// per-scale schedules, BatchNorm statistics recomputed on whole images. The paper path through
+/// `TrainingStep` is covered by the training tests (bit-exact resume, determinism) and the
+/// PyTorch oracle.
 final class FastTrainingTests: XCTestCase {
     /// The tiny test settings with every `fast` mechanism switched on: windows smaller than
-    /// every scale, a coarse schedule for the two coarsest scales, a bank, a lazy penalty.
+    /// every scale, a coarse schedule for the two coarsest scales, a bank, a lazy penalty,
+    /// recomputed BatchNorm statistics.
     static var config: TrainingConfig {
         var c = TinySinGAN.config
         c.iterations = 8
@@ -20,6 +22,7 @@ final class FastTrainingTests: XCTestCase {
         c.cropSize = 20
         c.randomInputBank = 3
         c.penaltyInterval = 2
+        c.normalizationPasses = 3
         c.checkpointInterval = 5
         return c
     }
@@ -42,6 +45,67 @@ final class FastTrainingTests: XCTestCase {
             let part = withNoGrad { g(0.3 * z + p, p) }
             XCTAssertEqual(part.shape, [1, 3, window.height, window.width])
             assertClose(part, window.cut(whole), tolerance: 1e-5, "window \(window)")
+        }
+    }
+
+    /// After recalibration a BatchNorm's running statistics are the plain average of its batch
+    /// statistics over the whole-image passes, whatever training left in them: checked exactly
+    /// at the first block, whose input is known (sigma z + rand(n), zero-padded); the momentum
+    /// and the mode are restored.
+    func testRecalibrationAveragesWholeImageStatistics() throws {
+        let rng = RandomGenerator(seed: 3)
+        let g = Generator(channels: 6, rng: rng), d = Critic(channels: 6, rng: rng)
+        let size = ImageSize(height: 21, width: 30)
+        let real = rng.uniform(shape: [1, 3, size.height, size.width], low: -1, high: 1)
+        let step = TrainingStep(scale: 2, generator: g, critic: d,
+                                generatorOptimizer: Adam(parameters: g.parameters, lr: 1e-3),
+                                criticOptimizer: Adam(parameters: d.parameters, lr: 1e-3),
+                                sigma: 0.4, real: real, reconstructionInput: real, config: Self.config, rng: rng)
+        let inputs = (0..<3).map { _ in rng.uniform(shape: [1, 3, size.height, size.width], low: -1, high: 1) }
+        let bn = g.stack.blocks[0].bn
+        for b in g.stack.blocks { b.bn.runningMean.scalars = .init(repeating: 9, count: 6) }
+        g.isTraining = false
+
+        try step.recalibrateNormalization(passes: 3, rng: RandomGenerator(seed: 11)) { inputs[$0] }
+
+        let noise = RandomGenerator(seed: 11)
+        var mean = [Double](repeating: 0, count: 6), variance = [Double](repeating: 0, count: 6)
+        for input in inputs {
+            let z = drawNoise(scale: 2, size: size, noisePadding: false, rng: noise)
+            let y = withNoGrad { g.stack.blocks[0].conv(zeroPad(0.4 * z + input, networkPadding)) }
+            let plane = y.shape[2] * y.shape[3]
+            for c in 0..<6 {
+                let v = y.scalars[(c * plane)..<((c + 1) * plane)].map(Double.init)
+                let m = v.reduce(0, +) / Double(plane)
+                mean[c] += m / 3
+                variance[c] += v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(plane - 1) / 3
+            }
+        }
+        for c in 0..<6 {
+            XCTAssertEqual(Double(bn.runningMean.scalars[c]), mean[c], accuracy: 1e-4 * max(1, abs(mean[c])))
+            XCTAssertEqual(Double(bn.runningVar.scalars[c]), variance[c], accuracy: 1e-4 * variance[c])
+        }
+        XCTAssertFalse(g.stack.blocks.contains { $0.bn.runningMean.scalars.contains(9) })
+        XCTAssertEqual(g.stack.blocks.map(\.bn.momentum), [Float](repeating: 0.1, count: 4))
+        XCTAssertFalse(g.isTraining)
+    }
+
+    /// Recalibration touches only scales trained on windows: with windows as large as every
+    /// scale, the passes change nothing at all.
+    func testRecalibrationLeavesWholeImageScalesAlone() throws {
+        var config = Self.config
+        config.cropSize = 64
+        config.iterations = 3
+        config.coarseSchedule = nil
+        let pyramid = try TinySinGAN.pyramid(config)
+        var without = config
+        without.normalizationPasses = 0
+        let a = try SinGANTrainer(pyramid: pyramid, config: config).train()
+        let b = try SinGANTrainer(pyramid: pyramid, config: without).train()
+        for (x, y) in zip(a.scales, b.scales) {
+            for (p, q) in zip(x.generator.namedTensors, y.generator.namedTensors) {
+                XCTAssertEqual(p.tensor.scalars, q.tensor.scalars, p.name)
+            }
         }
     }
 
@@ -107,7 +171,8 @@ final class FastTrainingTests: XCTestCase {
     /// Model files written before these settings existed decode to the paper's behaviour.
     func testConfigurationsWithoutSpeedSettingsDecodeAsThePaper() throws {
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.paper)) as! [String: Any]
-        for key in ["cropSize", "randomInputBank", "penaltyInterval", "coarseSide", "coarseScales", "coarseSchedule"] {
+        for key in ["cropSize", "randomInputBank", "penaltyInterval", "coarseSide", "coarseScales", "coarseSchedule",
+                    "normalizationPasses"] {
             json.removeValue(forKey: key)
         }
         let old = try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: json))

@@ -8,7 +8,9 @@ public final class BatchNorm2d: Module {
     public let runningMean: Tensor
     /// Running unbiased variance, [C]; starts at 1. State, not a parameter.
     public let runningVar: Tensor
-    public let momentum: Float
+    /// Weight of the newest batch in the running statistics; 1 / (k + 1) for the k-th of a
+    /// series of batches makes them the series' plain average.
+    public var momentum: Float
     public let eps: Float
     public var isTraining = true
 
