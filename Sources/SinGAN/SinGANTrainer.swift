@@ -205,7 +205,7 @@ public final class SinGANTrainer {
     /// n alone, so that a resumed run makes the same bank. Empty at scale 0 and without a bank.
     private func randomInputBank(atScale n: Int) throws -> [Tensor] {
         guard n > 0, config.randomInputBank > 0 else { return [] }
-        let bankRNG = RandomGenerator(seed: config.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(n + 1))
+        let bankRNG = scaleRNG(n, salt: 0x9E37_79B9_7F4A_7C15)
         return try (0..<config.randomInputBank).map { _ in try randomInput(atScale: n, rng: bankRNG) }
     }
 
@@ -217,11 +217,17 @@ public final class SinGANTrainer {
         let size = pyramid.geometry.sizes[s.n]
         guard config.normalizationPasses > 0, config.cropSize > 0,
               size.height > config.cropSize || size.width > config.cropSize else { return }
-        let passRNG = RandomGenerator(seed: config.seed &+ 0xD1B5_4A32_D192_ED03 &* UInt64(s.n + 1))
+        let passRNG = scaleRNG(s.n, salt: 0xD1B5_4A32_D192_ED03)
         let bank = s.randomInputBank
         try s.step.recalibrateNormalization(passes: config.normalizationPasses, rng: passRNG) { k in
             bank.isEmpty ? try randomInput(atScale: s.n, rng: passRNG) : bank[k % bank.count]
         }
+    }
+
+    /// A generator seeded by the run's seed, scale n and `salt` alone, not drawn from the run's
+    /// generator: what it draws at a scale's start or end is the same in a resumed run.
+    private func scaleRNG(_ n: Int, salt: UInt64) -> RandomGenerator {
+        RandomGenerator(seed: config.seed &+ salt &* UInt64(n + 1))
     }
 
     // MARK: - Iterations
