@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// The engine's one thread count.
 ///
@@ -21,6 +22,22 @@ public enum ComputeThreads {
         current = max(1, n)
     }
 
+    /// The engine's worker threads, made at the first parallel loop and again when `count` changes.
+    private static let workers = Mutex<SpinningWorkers?>(nil)
+
+    /// `count`'s workers, or nil with one thread.
+    private static func currentWorkers() -> SpinningWorkers? {
+        let size = count
+        guard size > 1 else { return nil }
+        return workers.withLock { pool in
+            if let pool, pool.size == size { return pool }
+            pool?.stop()
+            let made = SpinningWorkers(size: size)
+            pool = made
+            return made
+        }
+    }
+
     /// Runs `body(worker, item)` for every item in `0..<items` on up to `count` workers; items are
     /// handed out one at a time so a worker slowed by another process does not hold the rest back.
     static func parallelFor(_ items: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
@@ -28,13 +45,15 @@ public enum ComputeThreads {
     }
 
     /// `parallelFor` on up to `threads` workers, for callers with a thread count of their own
-    /// (the patch tier's `PatchSettings.threads`).
+    /// (the patch tier's `PatchSettings.threads`). With `threads == count`, on the engine's
+    /// spinning workers when no other caller holds them, else on `concurrentPerform`.
     public static func parallelFor(_ items: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
         let workers = min(max(1, threads), items)
         if workers <= 1 {
             for i in 0..<items { body(0, i) }
             return
         }
+        if threads == count, let pool = currentWorkers(), pool.run(items, body) { return }
         let next = WorkCounter()
         withoutActuallyEscaping(body) { body in
             let shared = SharedBody(call: body)

@@ -1,0 +1,146 @@
+import CPrefetch
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The engine's own worker threads: `size - 1` threads that stay alive between operations and wait
+/// for the next one by spinning, then sleeping.
+///
+/// Why not `DispatchQueue.concurrentPerform`: it wakes a sleeping worker for every call, and on these
+/// virtual machines a wake-up takes 30-50 µs (a 2 x 16 µs job took 46 µs, a 2 x 83 µs one 136 µs;
+/// here 19 and 83). A training iteration at `fast`'s coarse sizes is hundreds of operations of
+/// 20-500 µs each, so the wake-ups cost more than a second core gives: at 25 x 34, 1 thread was
+/// faster than 2 (BENCHMARKS.md, "Spinning workers").
+///
+/// A worker spins for `spinNanoseconds` after its last job before it sleeps, so that the serial
+/// stretches of a training step (small element-wise ops, the optimiser) do not put it to sleep,
+/// and an idle process stops using the core within a millisecond.
+///
+/// One caller at a time: `run` returns false when another caller holds the workers (two trainings
+/// in one daemon, or a job body that itself runs a parallel loop), and that caller falls back to
+/// `concurrentPerform`. Every item writes its own outputs, so who runs it does not change results.
+final class SpinningWorkers: @unchecked Sendable {
+    /// Participants of a job: the caller and `size - 1` worker threads.
+    let size: Int
+
+    /// How long a worker polls for the next job before it sleeps.
+    static let spinNanoseconds: UInt64 = 200_000
+
+    /// Bumped once per job (and once to stop); a worker runs a job when it sees a new value.
+    private let generation = Atomic<Int>(0)
+    /// The next item of the current job to hand out.
+    private let next = Atomic<Int>(0)
+    /// Workers done with the current job.
+    private let finished = Atomic<Int>(0)
+    /// Held by the caller whose job the workers run.
+    private let busy = Atomic<Bool>(false)
+    /// Workers sleeping on `wakeUp` (or about to).
+    private let sleeping = Atomic<Int>(0)
+    private let wakeUp = NSCondition()
+    private let stopping = Atomic<Bool>(false)
+
+    // The current job, written by the caller before it bumps `generation` (release) and read by the
+    // workers after they see the new value (acquire).
+    private var items = 0
+    private var body: ((_ worker: Int, _ item: Int) -> Void)?
+
+    init(size: Int) {
+        self.size = max(1, size)
+        for worker in 1..<self.size {
+            let thread = Thread { [self] in serve(worker: worker) }
+            thread.name = "singan-engine-\(worker)"
+            thread.start()
+        }
+    }
+
+    /// Runs `body(worker, item)` for every item in `0..<items` on the caller and the workers, and
+    /// returns when all are done; false (running nothing) when another caller holds the workers.
+    func run(_ items: Int, _ body: (_ worker: Int, _ item: Int) -> Void) -> Bool {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            return false
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        withoutActuallyEscaping(body) { body in
+            self.items = items
+            self.body = body
+            next.store(0, ordering: .relaxed)
+            finished.store(0, ordering: .relaxed)
+            publish()
+            take(worker: 0, body: body, items: items)
+            var polls = 0
+            while finished.load(ordering: .acquiring) < size - 1 {
+                spin_pause()
+                polls += 1
+                // A worker still busy after this long may be waiting for this core (more threads
+                // than free cores): give it up instead of spinning through the time slice.
+                if polls % 256 == 0 { sched_yield() }
+            }
+            self.body = nil
+        }
+        return true
+    }
+
+    /// Waits for the current job, then lets the workers exit (after `ComputeThreads.set` changes
+    /// the thread count). Later `run` calls return false.
+    func stop() {
+        while !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            spin_pause()
+        }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        publish()
+    }
+
+    /// Bumps `generation` and wakes any worker that went to sleep. Sequentially consistent on both
+    /// sides: either a worker about to sleep sees the new generation, or this sees it sleeping.
+    private func publish() {
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
+            wakeUp.lock()
+            wakeUp.broadcast()
+            wakeUp.unlock()
+        }
+    }
+
+    private func take(worker: Int, body: (_ worker: Int, _ item: Int) -> Void, items: Int) {
+        while true {
+            let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if item >= items { return }
+            body(worker, item)
+        }
+    }
+
+    private func serve(worker: Int) {
+        var seen = 0
+        while true {
+            seen = waitForJob(after: seen)
+            if stopping.load(ordering: .acquiring) { return }
+            take(worker: worker, body: body!, items: items)
+            finished.wrappingAdd(1, ordering: .releasing)
+        }
+    }
+
+    /// Spins until `generation` moves past `seen`, for up to `spinNanoseconds`, then sleeps.
+    private func waitForJob(after seen: Int) -> Int {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var polls = 0
+        while true {
+            let now = generation.load(ordering: .acquiring)
+            if now != seen { return now }
+            spin_pause()
+            polls += 1
+            if polls % 256 == 0 {
+                if DispatchTime.now().uptimeNanoseconds - start > Self.spinNanoseconds { break }
+                sched_yield()  // lets a caller that shares this core run (see `run`)
+            }
+        }
+        wakeUp.lock()
+        defer { wakeUp.unlock() }
+        sleeping.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer { sleeping.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+        while true {
+            let now = generation.load(ordering: .sequentiallyConsistent)
+            if now != seen { return now }
+            wakeUp.wait()
+        }
+    }
+}
