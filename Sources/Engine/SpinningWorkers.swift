@@ -26,12 +26,14 @@ final class SpinningWorkers: @unchecked Sendable {
     /// How long a worker polls for the next job before it sleeps.
     static let spinNanoseconds: UInt64 = 200_000
 
-    /// Bumped once per job (and once to stop); a worker runs a job when it sees a new value.
+    /// Odd while a job is open, even between jobs; bumped to open a job (or to stop) and to close it.
     private let generation = Atomic<Int>(0)
     /// The next item of the current job to hand out.
     private let next = Atomic<Int>(0)
-    /// Workers done with the current job.
-    private let finished = Atomic<Int>(0)
+    /// Items of the current job that have finished.
+    private let done = Atomic<Int>(0)
+    /// Workers inside the current job: they may read `items` and `body` until they leave.
+    private let inside = Atomic<Int>(0)
     /// Held by the caller whose job the workers run.
     private let busy = Atomic<Bool>(false)
     /// Workers sleeping on `wakeUp` (or about to).
@@ -39,8 +41,8 @@ final class SpinningWorkers: @unchecked Sendable {
     private let wakeUp = NSCondition()
     private let stopping = Atomic<Bool>(false)
 
-    // The current job, written by the caller before it bumps `generation` (release) and read by the
-    // workers after they see the new value (acquire).
+    // The current job, written by the caller before it opens the job (sequentially consistent) and
+    // read by workers that joined it while it was open.
     private var items = 0
     private var body: ((_ worker: Int, _ item: Int) -> Void)?
 
@@ -55,6 +57,12 @@ final class SpinningWorkers: @unchecked Sendable {
 
     /// Runs `body(worker, item)` for every item in `0..<items` on the caller and the workers, and
     /// returns when all are done; false (running nothing) when another caller holds the workers.
+    ///
+    /// The caller waits for the items, not for the workers: a worker that has not woken yet (its
+    /// core busy with another process) joins late and finds the job closed. Waiting for every
+    /// worker to check in made each operation wait for a time slice of the other core whenever
+    /// that core was shared: a `fast` training beside two busy processes took 3-4x as long as
+    /// with `concurrentPerform` (BENCHMARKS.md, "Spinning workers").
     func run(_ items: Int, _ body: (_ worker: Int, _ item: Int) -> Void) -> Bool {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             return false
@@ -64,20 +72,28 @@ final class SpinningWorkers: @unchecked Sendable {
             self.items = items
             self.body = body
             next.store(0, ordering: .relaxed)
-            finished.store(0, ordering: .relaxed)
-            publish()
+            done.store(0, ordering: .relaxed)
+            publish()  // open
             take(worker: 0, body: body, items: items)
-            var polls = 0
-            while finished.load(ordering: .acquiring) < size - 1 {
-                spin_pause()
-                polls += 1
-                // A worker still busy after this long may be waiting for this core (more threads
-                // than free cores): give it up instead of spinning through the time slice.
-                if polls % 256 == 0 { sched_yield() }
-            }
+            waitUntil { done.load(ordering: .acquiring) >= items }
+            // Close, then wait for the workers that joined: either a worker's `inside` increment
+            // comes first and this waits for it, or it sees the job closed and touches nothing.
+            generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            waitUntil { inside.load(ordering: .sequentiallyConsistent) == 0 }
             self.body = nil
         }
         return true
+    }
+
+    /// Polls `condition`, giving up the core every 256 polls: a worker still busy after that long
+    /// may be waiting for this core (more threads than free cores).
+    private func waitUntil(_ condition: () -> Bool) {
+        var polls = 0
+        while !condition() {
+            spin_pause()
+            polls += 1
+            if polls % 256 == 0 { sched_yield() }
+        }
     }
 
     /// Waits for the current job, then lets the workers exit (after `ComputeThreads.set` changes
@@ -90,8 +106,9 @@ final class SpinningWorkers: @unchecked Sendable {
         publish()
     }
 
-    /// Bumps `generation` and wakes any worker that went to sleep. Sequentially consistent on both
-    /// sides: either a worker about to sleep sees the new generation, or this sees it sleeping.
+    /// Opens a job (bumps `generation` to an odd value) and wakes any worker that went to sleep.
+    /// Sequentially consistent on both sides: either a worker about to sleep sees the new
+    /// generation, or this sees it sleeping.
     private func publish() {
         generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
@@ -106,6 +123,7 @@ final class SpinningWorkers: @unchecked Sendable {
             let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
             if item >= items { return }
             body(worker, item)
+            done.wrappingAdd(1, ordering: .releasing)
         }
     }
 
@@ -114,18 +132,22 @@ final class SpinningWorkers: @unchecked Sendable {
         while true {
             seen = waitForJob(after: seen)
             if stopping.load(ordering: .acquiring) { return }
-            take(worker: worker, body: body!, items: items)
-            finished.wrappingAdd(1, ordering: .releasing)
+            inside.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if generation.load(ordering: .sequentiallyConsistent) == seen {  // still open
+                take(worker: worker, body: body!, items: items)
+            }
+            inside.wrappingSubtract(1, ordering: .releasing)
         }
     }
 
-    /// Spins until `generation` moves past `seen`, for up to `spinNanoseconds`, then sleeps.
+    /// Spins until a job other than `seen` is open (an odd `generation`), for up to
+    /// `spinNanoseconds`, then sleeps.
     private func waitForJob(after seen: Int) -> Int {
         let start = DispatchTime.now().uptimeNanoseconds
         var polls = 0
         while true {
             let now = generation.load(ordering: .acquiring)
-            if now != seen { return now }
+            if now != seen && now & 1 == 1 { return now }
             spin_pause()
             polls += 1
             if polls % 256 == 0 {
@@ -139,7 +161,7 @@ final class SpinningWorkers: @unchecked Sendable {
         defer { sleeping.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
         while true {
             let now = generation.load(ordering: .sequentiallyConsistent)
-            if now != seen { return now }
+            if now != seen && now & 1 == 1 { return now }
             wakeUp.wait()
         }
     }

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Engine
 import SeededRandom
 import TensorAssertions
@@ -161,6 +164,56 @@ final class Conv3x3KernelTests: XCTestCase {
         for i in 0..<4 {
             assertClose(Array(UnsafeBufferPointer(start: results + i * want.count, count: want.count)),
                         want, scale: ci, "concurrent call \(i)")
+        }
+    }
+
+    /// The F(2x2) input transform reads the rows of tile groups that cross the image's edge with
+    /// masked loads, which may start before or end past a buffer. Placed against inaccessible
+    /// guard pages (before and after), every kernel and tiling must give the direct loops'
+    /// results without touching them: a read of a masked-out float crashes here.
+    func testBuffersAgainstGuardPagesAreNotOverrun() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard let mapped = mmap(nil, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else { return XCTFail("mmap of 3 pages failed") }
+        defer { munmap(mapped, 3 * page) }
+        XCTAssertEqual(mprotect(mapped, page, PROT_NONE), 0)
+        XCTAssertEqual(mprotect(mapped + 2 * page, page, PROT_NONE), 0)
+        let floats = (mapped + page).bindMemory(to: Float.self, capacity: page / 4)
+        var rng = SplitMix64(seed: 7)
+        for (ci, co, h, w) in [(2, 3, 7, 21), (3, 2, 5, 17), (1, 1, 4, 3)] {
+            let (ho, wo) = (h - 2, w - 2)
+            let x = rng.floats(ci * h * w), wt = rng.floats(co * ci * 9), gy = rng.floats(co * ho * wo)
+            let wantY = Direct.forward(x, n: 1, ci: ci, h: h, w: w, wt, co: co, bias: nil)
+            let wantGx = Direct.inputGradient(gy, n: 1, co: co, ho: ho, wo: wo, wt, ci: ci)
+            let wantGw = Direct.weightGradient(x, n: 1, ci: ci, h: h, w: w, gy, co: co)
+            // Inputs at the page's start and at its end; outputs in an array.
+            for atEnd in [false, true] {
+                func placed(_ values: [Float]) -> UnsafeMutablePointer<Float> {
+                    let p = atEnd ? floats + page / 4 - values.count : floats
+                    p.update(from: values, count: values.count)
+                    return p
+                }
+                for tile in [WinogradTile.f2x2, .f4x4] {
+                    var y = [Float](repeating: .nan, count: wantY.count)
+                    Conv3x3.winograd(x: placed(x), n: 1, ci: ci, h: h, w: w, pad: 0, weight: wt, co: co,
+                                     transposed: false, bias: nil, y: &y, tile: tile)
+                    assertClose(y, wantY, scale: ci, "forward \((ci, co, h, w)) at end \(atEnd) \(tile)")
+                    var gx = [Float](repeating: .nan, count: wantGx.count)
+                    Conv3x3.winograd(x: placed(gy), n: 1, ci: co, h: ho, w: wo, pad: 2, weight: wt, co: ci,
+                                     transposed: true, bias: nil, y: &gx, tile: tile)
+                    assertClose(gx, wantGx, scale: co, "inputGradient \((ci, co, h, w)) at end \(atEnd) \(tile)")
+                    var gw = [Float](repeating: .nan, count: wantGw.count)
+                    WinogradWeightGradient.compute(x: placed(x), n: 1, ci: ci, h: h, w: w, gy: gy, co: co,
+                                                   gw: &gw, tile: tile)
+                    assertClose(gw, wantGw, scale: ho * wo, "weightGradient \((ci, co, h, w)) at end \(atEnd) \(tile)")
+                }
+                // Outputs against the guard pages too.
+                let out = atEnd ? floats + page / 4 - wantY.count : floats
+                out.update(repeating: .nan, count: wantY.count)
+                Conv3x3.forward(x: x, n: 1, ci: ci, h: h, w: w, weight: wt, co: co, bias: nil, y: out)
+                assertClose(Array(UnsafeBufferPointer(start: out, count: wantY.count)), wantY, scale: ci,
+                            "forward into a page's \(atEnd ? "end" : "start") \((ci, co, h, w))")
+            }
         }
     }
 

@@ -18,6 +18,28 @@ final class SpinningWorkersTests: XCTestCase {
         }
     }
 
+    /// Jobs so short that the caller usually runs every item before a worker looks: the workers
+    /// then join closed jobs, or the next job, late. Every item still runs exactly once and only
+    /// during its own job (a late worker running a closed job's body would count in the wrong
+    /// job's slot or touch a released closure).
+    func testLateWorkersNeverRunAClosedJob() {
+        let pool = SpinningWorkers(size: 3)
+        defer { pool.stop() }
+        let jobs = 20_000
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: 3 * jobs)
+        defer { hits.deallocate() }
+        hits.initialize(repeating: 0)
+        for job in 0..<jobs {
+            let items = 1 + job % 3
+            XCTAssertTrue(pool.run(items) { _, item in hits[3 * job + item] += 1 })
+        }
+        for job in 0..<jobs {
+            let items = 1 + job % 3
+            let got = Array(hits[(3 * job)..<(3 * job + 3)])
+            if got != (0..<3).map({ $0 < items ? 1 : 0 }) { return XCTFail("job \(job): \(got)") }
+        }
+    }
+
     /// A worker that slept (no job for longer than the spin time) wakes for the next job: item 0
     /// waits until item 1 has run, so the job only finishes if a second thread took item 1.
     func testWorkersWakeAfterSleeping() {

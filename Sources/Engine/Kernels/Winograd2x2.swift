@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Winograd F(2x2, 3x3) convolution: each 2x2 output tile costs 16 multiplies per input channel
 /// instead of 36 (2.25x fewer), at the price of input/output transforms that are adds only.
 ///
@@ -73,8 +75,8 @@ enum Winograd2x2 {
         let inside = top >= 0 && top + 4 <= g.h && left >= 0 && left + 18 <= g.w
         // Row r of the window, transformed along columns (d B): lane l holds tile l.
         @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-            let (lo, hi) = inside ? load18(plane + (top + r) * g.w + left)
-                                  : load18Clipped(plane, g, y: top + r, left: left)
+            if !inside { return rowClipped(plane, g, y: top + r, left: left) }
+            let (lo, hi) = load18(plane + (top + r) * g.w + left)
             let d0 = lo.evenHalf, d1 = lo.oddHalf, d2 = hi.evenHalf, d3 = hi.oddHalf
             return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
         }
@@ -97,18 +99,30 @@ enum Winograd2x2 {
                 raw.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self))
     }
 
-    /// `load18` of row y from column `left` of a plane, reading zeros outside it.
-    static func load18Clipped(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int)
-        -> (SIMD16<Float>, SIMD16<Float>) {
+    /// `row`'s column transform of row y from column `left` of a plane, reading zeros outside it.
+    @inline(__always)
+    static func rowClipped(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        guard y >= 0 && y < g.h else { return (.zero, .zero, .zero, .zero) }
+        #if arch(x86_64)
+        // Columns left + i for i in from..<to lie inside the plane.
+        var t = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+        withUnsafeMutableBytes(of: &t) { out in
+            singan_row_transform_clipped(plane + y * g.w + left, max(-left, 0), min(18, g.w - left),
+                                         out.baseAddress!.assumingMemoryBound(to: Float.self))
+        }
+        return t
+        #else
         var staged = (SIMD16<Float>(), SIMD8<Float>())
-        return withUnsafeMutableBytes(of: &staged) { raw in
+        let (lo, hi) = withUnsafeMutableBytes(of: &staged) { raw in
             let row = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             let from = max(left, 0), to = min(left + 18, g.w)
-            if y >= 0 && y < g.h && from < to {
-                (row + from - left).update(from: plane + y * g.w + from, count: to - from)
-            }
+            if from < to { (row + from - left).update(from: plane + y * g.w + from, count: to - from) }
             return load18(row)
         }
+        let d0 = lo.evenHalf, d1 = lo.oddHalf, d2 = hi.evenHalf, d3 = hi.oddHalf
+        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+        #endif
     }
 
     /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
