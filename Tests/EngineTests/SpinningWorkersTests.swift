@@ -19,9 +19,8 @@ final class SpinningWorkersTests: XCTestCase {
     }
 
     /// Jobs so short that the caller usually runs every item before a worker looks: the workers
-    /// then join closed jobs, or the next job, late. Every item still runs exactly once and only
-    /// during its own job (a late worker running a closed job's body would count in the wrong
-    /// job's slot or touch a released closure).
+    /// then join closed jobs, or the next job, late. Every item still runs exactly once (a late
+    /// worker taking items of a closed job would run one twice, or call a released closure).
     func testLateWorkersNeverRunAClosedJob() {
         let pool = SpinningWorkers(size: 3)
         defer { pool.stop() }

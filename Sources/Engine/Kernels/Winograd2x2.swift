@@ -75,10 +75,8 @@ enum Winograd2x2 {
         let inside = top >= 0 && top + 4 <= g.h && left >= 0 && left + 18 <= g.w
         // Row r of the window, transformed along columns (d B): lane l holds tile l.
         @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-            if !inside { return rowClipped(plane, g, y: top + r, left: left) }
-            let (lo, hi) = load18(plane + (top + r) * g.w + left)
-            let d0 = lo.evenHalf, d1 = lo.oddHalf, d2 = hi.evenHalf, d3 = hi.oddHalf
-            return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+            inside ? columnTransform(load18(plane + (top + r) * g.w + left))
+                   : rowClipped(plane, g, y: top + r, left: left)
         }
         let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
         // Bᵀ along rows; component e = 4i + j.
@@ -91,6 +89,15 @@ enum Winograd2x2 {
         put(12, r1.0 - r3.0); put(13, r1.1 - r3.1); put(14, r1.2 - r3.2); put(15, r1.3 - r3.3)
     }
 
+    /// d B of one row for 8 tiles, from `load18`'s two vectors: (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+    /// with d0, d1 the even and odd columns of p[0..<16] and d2, d3 those of p[2..<18].
+    @inline(__always)
+    static func columnTransform(_ row: (SIMD16<Float>, SIMD16<Float>))
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let d0 = row.0.evenHalf, d1 = row.0.oddHalf, d2 = row.1.evenHalf, d3 = row.1.oddHalf
+        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+    }
+
     /// Floats p[0..<16] and p[2..<18].
     @inline(__always)
     static func load18(_ p: UnsafePointer<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
@@ -99,7 +106,7 @@ enum Winograd2x2 {
                 raw.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self))
     }
 
-    /// `row`'s column transform of row y from column `left` of a plane, reading zeros outside it.
+    /// `columnTransform` of row y from column `left` of a plane, reading zeros outside it.
     @inline(__always)
     static func rowClipped(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int)
         -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
@@ -114,14 +121,12 @@ enum Winograd2x2 {
         return t
         #else
         var staged = (SIMD16<Float>(), SIMD8<Float>())
-        let (lo, hi) = withUnsafeMutableBytes(of: &staged) { raw in
+        return columnTransform(withUnsafeMutableBytes(of: &staged) { raw in
             let row = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             let from = max(left, 0), to = min(left + 18, g.w)
             if from < to { (row + from - left).update(from: plane + y * g.w + from, count: to - from) }
             return load18(row)
-        }
-        let d0 = lo.evenHalf, d1 = lo.oddHalf, d2 = hi.evenHalf, d3 = hi.oddHalf
-        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+        })
         #endif
     }
 
