@@ -62,6 +62,17 @@ extension SinGANModel {
         }
     }
 
+    /// rand(n), the input of G_n's random path: G_0 ... G_n-1 on fresh noise from `rng`,
+    /// upsampled to scale n's size; zeros at scale 0. During training the model holds only the
+    /// finished scales, so n may be one past `finest` (the geometry has every scale's size).
+    public func randomInput(atScale n: Int, rng: RandomGenerator) throws -> Tensor {
+        let size = sizes[n]
+        guard n > 0 else { return Tensor.zeros([1, 3, size.height, size.width]) }
+        let sample = try generate(from: 0, through: n - 1, previous: Tensor.zeros([1, 3, sizes[0].height, sizes[0].width]),
+                                  sizes: sizes) { k, s in self.noise(scale: k, size: s, rng: rng) }
+        return try upsample(sample, to: size)
+    }
+
     /// A noise map for scale k of `size`, with this model's noise padding choice.
     public func noise(scale k: Int, size: ImageSize, rng: RandomGenerator) -> Tensor {
         drawNoise(scale: k, size: size, noisePadding: config.noisePadding, rng: rng)

@@ -190,23 +190,12 @@ public final class SinGANTrainer {
         return try model.upsample(try model.reconstruction(atScale: n - 1), to: size)
     }
 
-    /// rand(n): the finished scales on fresh noise from `rng`, upsampled to scale n (zeros at
-    /// scale 0).
-    private func randomInput(atScale n: Int, rng: RandomGenerator) throws -> Tensor {
-        let size = pyramid.geometry.sizes[n]
-        guard n > 0, let model else { return Tensor.zeros([1, 3, size.height, size.width]) }
-        let sample = try model.generate(
-            from: 0, through: n - 1, previous: Tensor.zeros([1, 3, model.sizes[0].height, model.sizes[0].width]),
-            sizes: model.sizes) { k, size in model.noise(scale: k, size: size, rng: rng) }
-        return try model.upsample(sample, to: size)
-    }
-
     /// `config.randomInputBank` draws of rand(n), from a generator seeded by the run's seed and
     /// n alone, so that a resumed run makes the same bank. Empty at scale 0 and without a bank.
     private func randomInputBank(atScale n: Int) throws -> [Tensor] {
         guard n > 0, config.randomInputBank > 0 else { return [] }
         let bankRNG = scaleRNG(n, salt: 0x9E37_79B9_7F4A_7C15)
-        return try (0..<config.randomInputBank).map { _ in try randomInput(atScale: n, rng: bankRNG) }
+        return try (0..<config.randomInputBank).map { _ in try model!.randomInput(atScale: n, rng: bankRNG) }
     }
 
     /// At the end of a scale trained on windows, `config.normalizationPasses` whole-image passes
@@ -220,7 +209,7 @@ public final class SinGANTrainer {
         let passRNG = scaleRNG(s.n, salt: 0xD1B5_4A32_D192_ED03)
         let bank = s.randomInputBank
         try s.step.recalibrateNormalization(passes: config.normalizationPasses, rng: passRNG) { k in
-            bank.isEmpty ? try randomInput(atScale: s.n, rng: passRNG) : bank[k % bank.count]
+            bank.isEmpty ? try model!.randomInput(atScale: s.n, rng: passRNG) : bank[k % bank.count]
         }
     }
 
@@ -276,7 +265,7 @@ public final class SinGANTrainer {
         }
         let bank = s.randomInputBank
         return try s.step.run(iteration: s.iteration, reconstructionNoise: n == 0 ? model!.zStar : nil) {
-            bank.isEmpty ? try randomInput(atScale: n, rng: rng) : bank[Int(rng.next() % UInt64(bank.count))]
+            bank.isEmpty ? try model!.randomInput(atScale: n, rng: rng) : bank[Int(rng.next() % UInt64(bank.count))]
         }
     }
 

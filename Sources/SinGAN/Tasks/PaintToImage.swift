@@ -73,9 +73,7 @@ extension SinGANModel {
         for iteration in 0..<iterations {
             if shouldStop() { throw SinGANError.cancelled(checkpoint: nil) }
             _ = try step.run(iteration: iteration, reconstructionNoise: nil) {
-                let sample = try generate(from: 0, through: n - 1, previous: Tensor.zeros([1, 3, sizes[0].height, sizes[0].width]),
-                                          sizes: sizes) { k, s in self.noise(scale: k, size: s, rng: rng) }
-                return palette.quantize(try upsample(sample, to: size))
+                palette.quantize(try randomInput(atScale: n, rng: rng))
             }
             progress(iteration + 1, iterations)
         }
