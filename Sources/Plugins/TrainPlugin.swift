@@ -18,8 +18,8 @@ public struct TrainPlugin: TaskPlugin {
         .int("max_channels", range: 1...1024, "upper bound of the width (default: the preset's)"),
         .int("crop_size", range: 0...4096, "scales larger than this train on a random window of this side per iteration; 0: whole images (default: the preset's: paper and quick 0, fast 128)"),
         .double("reconstruction_weight", range: 0...1_000_000, "weight alpha of the reconstruction loss (default 10)"),
-        .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation)"),
-        .choice("z_star", ["fixed", "redrawn"], default: "redrawn", "scale 0's reconstruction noise: redrawn every iteration (authors' release, default) or fixed (the paper's text)"),
+        .bool("noise_padding", default: false, "draw noise at the padded size (for models meant for animation; takes z_star fixed unless z_star is given)"),
+        .choice("z_star", ["fixed", "redrawn"], "scale 0's reconstruction noise: redrawn every iteration (authors' release; the default) or fixed (the paper's text; the default with noise_padding)"),
         .choice("upsampling", Upsampling.allCases.map(\.rawValue), default: Upsampling.resize.rawValue, "how each scale's output is upsampled to the next scale: resize (straight to the next size, aligned with the pyramid; default) or grow-and-crop (grow by 1/r, crop the top-left window: format 1 models, misaligned by up to a few percent, issue 11)"),
         .int("seed", default: 0, range: 0...Int(Int32.max), "seed of the run's random generator (networks and noise; every preset's is 0)"),
     ])
@@ -39,6 +39,13 @@ public struct TrainPlugin: TaskPlugin {
     public static func config(_ p: ParameterValues) throws -> TrainingConfig {
         var c = TrainingConfig.preset(named: p.string("preset")) ?? .paper
         apply(p, to: &c)
+        // With noise padding nothing in G_0's input marks the image's borders: G_0 cannot tell
+        // where a pixel is, so against a z* redrawn at every iteration its best reconstruction
+        // is a flat image (lightning1, `fast`: reconstruction error 0.24 at scale 0 against
+        // 0.14-0.15 with zero padding), the finer scales' noise amplitudes follow that error up
+        // (3-5x their floor), and animations, whose coarse scales follow the reconstruction,
+        // lose the layout. A fixed z* gives G_0 something to map to the image (0.005).
+        if c.noisePadding && p.optionalString("z_star") == nil { c.zStarMode = .fixed }
         do { try c.validate() } catch { throw TaskError(task: name, underlying: error) }
         return c
     }

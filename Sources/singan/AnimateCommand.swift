@@ -9,7 +9,7 @@ struct AnimateCommand: ParsableCommand {
         abstract: "Write a looping animation from a random walk in a model's noise space.",
         discussion: """
             The format follows OUT's extension: .gif or .webp (animated). Models trained with \
-            `singan train --noise-padding` animate best. Scales below --start-scale keep the \
+            `singan train --noise-padding` (which fixes z*) animate best. Scales below --start-scale keep the \
             training image's layout; alpha pulls the walk back to it, beta is its momentum.
             """)
 

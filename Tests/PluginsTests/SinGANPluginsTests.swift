@@ -66,6 +66,21 @@ final class SinGANPluginsTests: XCTestCase {
         XCTAssertThrowsError(try TrainPlugin.conflicts(["seed": .int(-1)], with: c), "values are checked against the schema")
     }
 
+    /// Noise padding takes a fixed z* unless z_star is given (see `TrainPlugin.config`): with
+    /// noise padding and a redrawn z*, scale 0 cannot reconstruct the image's layout.
+    func testNoisePaddingTakesAFixedZStarUnlessZStarIsGiven() throws {
+        func zStar(_ given: [String: ParameterValue]) throws -> ZStarMode {
+            try TrainPlugin.config(try TrainPlugin.parameters.validate(given)).zStarMode
+        }
+        XCTAssertEqual(try zStar(["preset": .string("fast")]), .redrawn, "the release's default")
+        XCTAssertEqual(try zStar(["preset": .string("fast"), "noise_padding": .bool(true)]), .fixed)
+        XCTAssertEqual(try zStar(["noise_padding": .bool(true), "z_star": .string("redrawn")]), .redrawn, "as given")
+        XCTAssertEqual(try zStar(["noise_padding": .bool(false), "z_star": .string("fixed")]), .fixed, "as given")
+        // A checkpoint of such a run agrees with the options that started it.
+        let c = try TrainPlugin.config(try TrainPlugin.parameters.validate(["preset": .string("fast"), "noise_padding": .bool(true)]))
+        XCTAssertTrue(try TrainPlugin.conflicts(["preset": .string("fast"), "noise_padding": .bool(true)], with: c).isEmpty)
+    }
+
     func testSampleCountAndSizes() throws {
         let out = try T.run(SamplePlugin.self, model: modelURL, ["count": .int(2), "scale_h": .double(1.5), "seed": .int(3)])
         XCTAssertEqual(out.count, 2)
