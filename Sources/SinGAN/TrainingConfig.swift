@@ -6,7 +6,10 @@ import Engine
 /// and keeps the last. Both reconstruct the image; they differ only in what scale 0 learns to
 /// map z* to. Every preset uses `.redrawn`: the paper's figures came from the release, and at
 /// equal settings it gives lower patch SWD ratios and the release's narrower variety of layouts
-/// (BENCHMARKS.md, "Fidelity").
+/// (BENCHMARKS.md, "Fidelity"). With `noisePadding` only `.fixed` reconstructs: G_0's input then
+/// has no border to place anything by, and against a redrawn z* its reconstruction is flat
+/// (docs/FAST-PRESET.md, "Noise padding"), so the train task takes `.fixed` with noise padding
+/// unless told otherwise.
 public enum ZStarMode: String, Codable, Sendable, CaseIterable {
     /// One z* drawn when scale 0 starts, used for every iteration (the paper's text).
     case fixed
