@@ -55,6 +55,40 @@ singan_row_transform_clipped(const float *row, long from, long to, float *out) {
     _mm256_storeu_ps(out + 16, (__m256)(d2 - d1));
     _mm256_storeu_ps(out + 24, (__m256)(d1 - d3));
 }
+
+/// out[8 j + k] = rows[k * stride + j] for k < 8, j < 16: eight rows of 16 floats (eight planes'
+/// rows, `stride` floats apart) as 16 vectors over the rows. 16 loads and 48 shuffles (the usual
+/// unpack, shuffle, permute of each 8 x 8 half), where gathering each vector float by float is
+/// 128 loads and as many inserts.
+__attribute__((target("avx2"))) static inline void
+singan_transpose8x16(const float *rows, long stride, float *out) {
+    for (int half = 0; half < 2; half++) {
+        const float *p = rows + 8 * half;
+        __m256 r0 = _mm256_loadu_ps(p), r1 = _mm256_loadu_ps(p + stride);
+        __m256 r2 = _mm256_loadu_ps(p + 2 * stride), r3 = _mm256_loadu_ps(p + 3 * stride);
+        __m256 r4 = _mm256_loadu_ps(p + 4 * stride), r5 = _mm256_loadu_ps(p + 5 * stride);
+        __m256 r6 = _mm256_loadu_ps(p + 6 * stride), r7 = _mm256_loadu_ps(p + 7 * stride);
+        // Pairs of rows interleaved: t0 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5], ...
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        // Four rows' column c in the low lane, column c + 4 in the high one.
+        __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        float *o = out + 64 * half;
+        _mm256_storeu_ps(o, _mm256_permute2f128_ps(s0, s4, 0x20));
+        _mm256_storeu_ps(o + 8, _mm256_permute2f128_ps(s1, s5, 0x20));
+        _mm256_storeu_ps(o + 16, _mm256_permute2f128_ps(s2, s6, 0x20));
+        _mm256_storeu_ps(o + 24, _mm256_permute2f128_ps(s3, s7, 0x20));
+        _mm256_storeu_ps(o + 32, _mm256_permute2f128_ps(s0, s4, 0x31));
+        _mm256_storeu_ps(o + 40, _mm256_permute2f128_ps(s1, s5, 0x31));
+        _mm256_storeu_ps(o + 48, _mm256_permute2f128_ps(s2, s6, 0x31));
+        _mm256_storeu_ps(o + 56, _mm256_permute2f128_ps(s3, s7, 0x31));
+    }
+}
 #endif
 
 #endif

@@ -16,6 +16,13 @@ import Synchronization
 /// stretches of a training step (small element-wise ops, the optimiser) do not put it to sleep,
 /// and an idle process stops using the core within a millisecond.
 ///
+/// Items are handed out from contiguous ranges, one per participant, and a participant that has
+/// finished its own range takes the others' last items (`ItemRange`). Handing out one shared
+/// "next item" instead gave neighbouring items (blocks of output tiles, element-wise pieces) to
+/// different cores at the same moment, and the cache lines at their common edges moved between
+/// the cores for every output channel: at 128 x 128 the output transform of a 2-thread training
+/// step took 4.5x the core time it takes on one thread (BENCHMARKS.md, "Contiguous items").
+///
 /// One caller at a time: `run` returns false when another caller holds the workers (two trainings
 /// in one daemon, or a job body that itself runs a parallel loop), and that caller falls back to
 /// `concurrentPerform`. Every item writes its own outputs, so who runs it does not change results.
@@ -28,8 +35,8 @@ final class SpinningWorkers: @unchecked Sendable {
 
     /// Odd while a job is open, even between jobs; bumped to open a job (or to stop) and to close it.
     private let generation = Atomic<Int>(0)
-    /// The next item of the current job to hand out.
-    private let next = Atomic<Int>(0)
+    /// Each participant's range of the current job's items, on cache lines of its own.
+    private let ranges: [ItemRange]
     /// Items of the current job that have finished.
     private let done = Atomic<Int>(0)
     /// Workers inside the current job: they may read `items` and `body` until they leave.
@@ -48,6 +55,7 @@ final class SpinningWorkers: @unchecked Sendable {
 
     init(size: Int) {
         self.size = max(1, size)
+        ranges = (0..<self.size).map { _ in ItemRange() }
         for worker in 1..<self.size {
             let thread = Thread { [self] in serve(worker: worker) }
             thread.name = "singan-engine-\(worker)"
@@ -71,7 +79,9 @@ final class SpinningWorkers: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             self.items = items
             self.body = body
-            next.store(0, ordering: .relaxed)
+            for (k, range) in ranges.enumerated() {
+                range.reset(items * k / size ..< items * (k + 1) / size)
+            }
             done.store(0, ordering: .relaxed)
             publish()  // open
             take(worker: 0, body: body, items: items)
@@ -118,13 +128,22 @@ final class SpinningWorkers: @unchecked Sendable {
         }
     }
 
+    /// Runs the items of `worker`'s own range from its front, then those left in the others'
+    /// ranges from their backs, nearest range first, and counts them into `done`.
     private func take(worker: Int, body: (_ worker: Int, _ item: Int) -> Void, items: Int) {
-        while true {
-            let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            if item >= items { return }
+        var finished = 0
+        while let item = ranges[worker].takeFront() {
             body(worker, item)
-            done.wrappingAdd(1, ordering: .releasing)
+            finished += 1
         }
+        for k in 1..<size {
+            let other = ranges[(worker + k) % size]
+            while let item = other.takeBack() {
+                body(worker, item)
+                finished += 1
+            }
+        }
+        if finished > 0 { done.wrappingAdd(finished, ordering: .releasing) }
     }
 
     private func serve(worker: Int) {
@@ -163,6 +182,39 @@ final class SpinningWorkers: @unchecked Sendable {
             let now = generation.load(ordering: .sequentiallyConsistent)
             if now != seen && now & 1 == 1 { return now }
             wakeUp.wait()
+        }
+    }
+}
+
+/// A range of item numbers that its owner takes from the front and other participants from the
+/// back: (front, end) packed into one word, so that both ends move with one compare-and-swap.
+/// A class padded to more than two cache lines, so that no two ranges share one (or one pair that
+/// the adjacent-line prefetcher fetches together).
+private final class ItemRange: @unchecked Sendable {
+    private let bounds = Atomic<UInt64>(0)
+    private let padding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)
+        = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    /// Sets the range for the next job; called only between jobs.
+    func reset(_ items: Range<Int>) {
+        bounds.store(UInt64(items.upperBound) << 32 | UInt64(items.lowerBound), ordering: .relaxed)
+    }
+
+    /// The first item left, or nil.
+    func takeFront() -> Int? { take(fromBack: false) }
+
+    /// The last item left, or nil.
+    func takeBack() -> Int? { take(fromBack: true) }
+
+    private func take(fromBack: Bool) -> Int? {
+        var value = bounds.load(ordering: .relaxed)
+        while true {
+            let front = value & 0xffff_ffff, end = value >> 32
+            if front >= end { return nil }
+            let next = fromBack ? value - (1 << 32) : value + 1
+            let (exchanged, current) = bounds.compareExchange(expected: value, desired: next, ordering: .relaxed)
+            if exchanged { return Int(fromBack ? end - 1 : front) }
+            value = current
         }
     }
 }

@@ -18,6 +18,31 @@ final class SpinningWorkersTests: XCTestCase {
         }
     }
 
+    /// Each participant runs its own contiguous range from the front, then steals from the back of
+    /// the other's: with two participants, who ran which item changes at most three times along
+    /// the items (a shared "next item" counter alternates between them with every item).
+    func testParticipantsRunContiguousRanges() {
+        let pool = SpinningWorkers(size: 2)
+        defer { pool.stop() }
+        let items = 400
+        let runner = UnsafeMutableBufferPointer<Int>.allocate(capacity: items)
+        defer { runner.deallocate() }
+        var bothRan = false
+        for _ in 0..<20 {
+            runner.initialize(repeating: -1)
+            XCTAssertTrue(pool.run(items) { worker, item in
+                runner[item] = worker
+                let start = DispatchTime.now().uptimeNanoseconds
+                while DispatchTime.now().uptimeNanoseconds - start < 2_000 {}  // 2 µs of work
+            })
+            XCTAssertFalse(runner.contains(-1))
+            let switches = zip(runner.dropFirst(), runner).filter { $0 != $1 }.count
+            XCTAssertLessThanOrEqual(switches, 3, "runner changes \(switches) times")
+            bothRan = bothRan || Set(runner).count == 2
+        }
+        XCTAssertTrue(bothRan, "the worker never took part in 20 jobs of 0.8 ms")
+    }
+
     /// Jobs so short that the caller usually runs every item before a worker looks: the workers
     /// then join closed jobs, or the next job, late. Every item still runs exactly once (a late
     /// worker taking items of a closed job would run one twice, or call a released closure).

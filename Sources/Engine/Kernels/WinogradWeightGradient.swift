@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// The weight gradient of the 3x3 convolution through Winograd tiles, the transpose of the
 /// forward's algebra: with M = U ⊙ V and Y = Aᵀ M A per tile,
 ///   ∂L/∂M = A gy Aᵀ (4x4 from each 2x2 tile of gy in F(2x2), 6x6 from 4x4 in F(4x4)),
@@ -87,6 +89,12 @@ enum WinogradWeightGradient {
     /// `gather(p, q)` reads gy[o ..< o + 8, row + p, column + q] of the tile, as zero outside the
     /// planes. Channels are the outer loop: the tiles of one block read a few rows of 8 planes at a
     /// time, a few pages and streams, where channels inside would touch all planes for every tile.
+    ///
+    /// A group whose 8 channels and `size` x 8 `size` window all lie inside gy is first transposed
+    /// row by row into vectors over the channels (`singan_transpose8x16`), and `gather` reads
+    /// those, while the next 8 channels' window is prefetched. Together the two took 15% off a
+    /// weight gradient at 32 channels and 136 x 136; either alone gained 0-5% (BENCHMARKS.md,
+    /// "Contiguous items").
     @inline(__always)
     static func forEachGradientTile(
         _ gy: UnsafePointer<Float>, co: Int, coP: Int, _ g: TileGeometry, first: Int, count: Int,
@@ -95,18 +103,45 @@ enum WinogradWeightGradient {
     ) {
         let plane = g.ho * g.wo
         let origins = (0..<count).map { g.origin(first + $0) }
-        for o in stride(from: 0, to: coP, by: 8) {
-            for (s, (b, row0, col0)) in origins.enumerated() {
-                for lane in 0..<TileGeometry.groupTiles {
-                    let col = col0 + g.size * lane
-                    let tile = UnsafeMutableRawPointer(m + (s * TileGeometry.groupTiles + lane) * coP)
-                    let inside = row0 + g.size <= g.ho && col + g.size <= g.wo
-                    body(tile, o) { p, q in
-                        var r = SIMD8<Float>()
-                        guard inside || (row0 + p < g.ho && col + q < g.wo) else { return r }
-                        let at = gy + (b * co + o) * plane + (row0 + p) * g.wo + col + q
-                        for k in 0..<min(8, co - o) { r[k] = at[k * plane] }
-                        return r
+        let columns = TileGeometry.groupTiles * g.size  // of a group's window, a multiple of 16
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: g.size * columns) { transposed in
+            let rows = UnsafeMutableRawPointer(transposed.baseAddress!).assumingMemoryBound(to: Float.self)
+            for o in stride(from: 0, to: coP, by: 8) {
+                for (s, (b, row0, col0)) in origins.enumerated() {
+                    let window = gy + (b * co + o) * plane + row0 * g.wo + col0
+                    if o + 8 < co {  // the next 8 channels' window, as the forward's transforms do
+                        for k in 0..<8 {
+                            for p in 0..<g.size {
+                                let ahead = window + (8 + k) * plane + p * g.wo
+                                prefetch_for_read(ahead)
+                                prefetch_for_read(ahead + columns - 1)
+                            }
+                        }
+                    }
+                    #if arch(x86_64)
+                    let whole = o + 8 <= co && row0 + g.size <= g.ho && col0 + columns <= g.wo
+                    if whole {
+                        for p in 0..<g.size {
+                            for half in stride(from: 0, to: columns, by: 16) {
+                                singan_transpose8x16(window + p * g.wo + half, plane, rows + 8 * (p * columns + half))
+                            }
+                        }
+                    }
+                    #else
+                    let whole = false
+                    #endif
+                    for lane in 0..<TileGeometry.groupTiles {
+                        let col = col0 + g.size * lane
+                        let tile = UnsafeMutableRawPointer(m + (s * TileGeometry.groupTiles + lane) * coP)
+                        let inside = row0 + g.size <= g.ho && col + g.size <= g.wo
+                        body(tile, o) { p, q in
+                            if whole { return transposed[p * columns + g.size * lane + q] }
+                            var r = SIMD8<Float>()
+                            guard inside || (row0 + p < g.ho && col + q < g.wo) else { return r }
+                            let at = window + p * g.wo + g.size * lane + q
+                            for k in 0..<min(8, co - o) { r[k] = at[k * plane] }
+                            return r
+                        }
                     }
                 }
             }
