@@ -21,7 +21,7 @@ import Synchronization
 /// "next item" instead gave neighbouring items (blocks of output tiles, element-wise pieces) to
 /// different cores at the same moment, and the cache lines at their common edges moved between
 /// the cores for every output channel: at 128 x 128 the output transform of a 2-thread training
-/// step took 4.5x the core time it takes on one thread (BENCHMARKS.md, "Contiguous items").
+/// step took 3-5x the core time it takes on one thread (BENCHMARKS.md, "Contiguous items").
 ///
 /// One caller at a time: `run` returns false when another caller holds the workers (two trainings
 /// in one daemon, or a job body that itself runs a parallel loop), and that caller falls back to
