@@ -48,9 +48,8 @@ final class SpinningWorkers: @unchecked Sendable {
     private let wakeUp = NSCondition()
     private let stopping = Atomic<Bool>(false)
 
-    // The current job, written by the caller before it opens the job (sequentially consistent) and
-    // read by workers that joined it while it was open.
-    private var items = 0
+    // The current job's body (its items are in `ranges`), written by the caller before it opens the
+    // job (sequentially consistent) and read by workers that joined it while it was open.
     private var body: ((_ worker: Int, _ item: Int) -> Void)?
 
     init(size: Int) {
@@ -77,14 +76,13 @@ final class SpinningWorkers: @unchecked Sendable {
         }
         defer { busy.store(false, ordering: .releasing) }
         withoutActuallyEscaping(body) { body in
-            self.items = items
             self.body = body
             for (k, range) in ranges.enumerated() {
                 range.reset(items * k / size ..< items * (k + 1) / size)
             }
             done.store(0, ordering: .relaxed)
             publish()  // open
-            take(worker: 0, body: body, items: items)
+            take(worker: 0, body: body)
             waitUntil { done.load(ordering: .acquiring) >= items }
             // Close, then wait for the workers that joined: either a worker's `inside` increment
             // comes first and this waits for it, or it sees the job closed and touches nothing.
@@ -130,7 +128,7 @@ final class SpinningWorkers: @unchecked Sendable {
 
     /// Runs the items of `worker`'s own range from its front, then those left in the others'
     /// ranges from their backs, nearest range first, and counts them into `done`.
-    private func take(worker: Int, body: (_ worker: Int, _ item: Int) -> Void, items: Int) {
+    private func take(worker: Int, body: (_ worker: Int, _ item: Int) -> Void) {
         var finished = 0
         while let item = ranges[worker].takeFront() {
             body(worker, item)
@@ -153,7 +151,7 @@ final class SpinningWorkers: @unchecked Sendable {
             if stopping.load(ordering: .acquiring) { return }
             inside.wrappingAdd(1, ordering: .sequentiallyConsistent)
             if generation.load(ordering: .sequentiallyConsistent) == seen {  // still open
-                take(worker: worker, body: body!, items: items)
+                take(worker: worker, body: body!)
             }
             inside.wrappingSubtract(1, ordering: .releasing)
         }
