@@ -38,8 +38,10 @@ public enum ComputeThreads {
         }
     }
 
-    /// Runs `body(worker, item)` for every item in `0..<items` on up to `count` workers; items are
-    /// handed out one at a time so a worker slowed by another process does not hold the rest back.
+    /// Runs `body(worker, item)` for every item in `0..<items` on up to `count` workers. On the
+    /// spinning workers each starts on a contiguous range of items and then takes the others'
+    /// leftovers one at a time, so a worker slowed by another process does not hold the rest back
+    /// (`SpinningWorkers`); the `concurrentPerform` fallback hands every item out one at a time.
     static func parallelFor(_ items: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
         parallelFor(items, threads: count, body)
     }

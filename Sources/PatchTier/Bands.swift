@@ -28,8 +28,8 @@ struct Bands {
         return start..<min(rows, start + Self.height)
     }
 
-    /// Runs `body(item)` for every item in `0..<items` on up to `threads` threads, handing items
-    /// out one at a time (a thread slowed by another process does not hold the rest back).
+    /// Runs `body(item)` for every item in `0..<items` on up to `threads` threads
+    /// (`ComputeThreads.parallelFor`: a thread slowed by another process does not hold the rest back).
     static func parallel(_ items: Int, threads: Int, _ body: (Int) -> Void) {
         ComputeThreads.parallelFor(items, threads: threads) { _, item in body(item) }
     }
