@@ -1,6 +1,9 @@
 #ifndef SINGAN_PREFETCH_H
 #define SINGAN_PREFETCH_H
 
+// SwiftPM does not track this header: after editing it, touch a Swift file of the Engine target,
+// or an incremental build keeps the old code (and reports success).
+
 /// Hints that the cache line holding `address` will soon be read. Never faults, so the address may
 /// lie past the end of a buffer. Swift has no spelling for the prefetch instruction.
 static inline void prefetch_for_read(const void *address) { __builtin_prefetch(address, 0, 3); }
