@@ -42,8 +42,8 @@ public struct TrainPlugin: TaskPlugin {
         // With noise padding nothing in G_0's input marks the image's borders: G_0 cannot tell
         // where a pixel is, so against a z* redrawn at every iteration its best reconstruction
         // is a flat image (lightning1, `fast`: reconstruction error 0.24 at scale 0 against
-        // 0.14-0.15 with zero padding), the finer scales' noise amplitudes follow that error up
-        // (3-5x their floor), and animations, whose coarse scales follow the reconstruction,
+        // 0.14-0.19 with zero padding), the finer scales' noise amplitudes follow that error up
+        // (2.5-5.1x their floor), and animations, whose coarse scales follow the reconstruction,
         // lose the layout. A fixed z* gives G_0 something to map to the image (0.005).
         if c.noisePadding && p.optionalString("z_star") == nil { c.zStarMode = .fixed }
         do { try c.validate() } catch { throw TaskError(task: name, underlying: error) }
