@@ -39,7 +39,7 @@ final class SpinningWorkers: @unchecked Sendable {
     private let ranges: [ItemRange]
     /// Items of the current job that have finished.
     private let done = Atomic<Int>(0)
-    /// Workers inside the current job: they may read `items` and `body` until they leave.
+    /// Workers inside the current job: they may read `ranges` and `body` until they leave.
     private let inside = Atomic<Int>(0)
     /// Held by the caller whose job the workers run.
     private let busy = Atomic<Bool>(false)
