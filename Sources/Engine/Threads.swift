@@ -71,8 +71,10 @@ public enum ComputeThreads {
 
     /// Runs `body(range)` over `0..<count` split into pieces of `grain` values, on the workers
     /// when there are at least `minParallelValues` values. Each piece writes its own outputs.
-    static func forEachPiece(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
-        guard count >= minParallelValues, Self.count > 1 else {
+    /// `minValues` lowers the threshold for work that costs more per value (a libm call).
+    static func forEachPiece(_ count: Int, grain: Int = 1 << 15, minValues: Int = minParallelValues,
+                             _ body: (Range<Int>) -> Void) {
+        guard count >= minValues, Self.count > 1 else {
             if count > 0 { body(0..<count) }
             return
         }
