@@ -181,6 +181,43 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// The gradient penalty's case: the input gradient alone, recorded, is one fused op
+    /// (`batchNormInputGradient`). Its values, its fused backward (x, γ, β) and, one order higher,
+    /// the composite it falls back to, against the same quantities of the composite.
+    func testBatchNormInputGradientMatchesComposite() {
+        for slope: Float? in [nil, 0.2] {
+            let x = Sample.normal([2, 3, 5, 6], seed: 63, scale: 2), gamma = Sample.normal([3], seed: 64)
+            let beta = Sample.normal([3], seed: 65)
+            for t in [x, gamma, beta] { t.requiresGrad = true }
+            let seed = Sample.normal(x.shape, seed: 66), direction = Sample.normal(x.shape, seed: 67)
+            func orders(_ y: () -> Tensor) -> [Tensor] {
+                // A penalty nonlinear in gx, so that its gradient needs gx's own derivatives.
+                func penalty() -> Tensor {
+                    sum(square(gradients(of: y(), with: [x], seed: seed, createGraph: true)[0] * direction))
+                }
+                let gx = gradients(of: y(), with: [x], seed: seed, createGraph: true)[0]
+                let second = gradients(of: penalty(), with: [x, gamma, beta])
+                let recorded = gradients(of: penalty(), with: [x, gamma], createGraph: true)
+                let third = gradients(of: sum(square(recorded[0])) + sum(square(recorded[1])), with: [x, gamma])
+                return [gx] + second + third
+            }
+            let (m, v) = (Tensor.zeros([3]), Tensor.ones([3]))
+            let fused = orders {
+                slope.map { batchNormLeakyReLU(x, gamma: gamma, beta: beta, runningMean: m, runningVar: v,
+                                               training: true, slope: $0) }
+                    ?? batchNorm(x, gamma: gamma, beta: beta, runningMean: m, runningVar: v, training: true)
+            }
+            let composite = orders {
+                let plain = batchNormComposite(x, gamma: gamma, beta: beta)
+                return slope.map { leakyReLU(plain, slope: $0) } ?? plain
+            }
+            let names = ["gx", "d/dx", "d/dgamma", "d/dbeta", "third order x", "third order gamma"]
+            for (k, (a, b)) in zip(fused, composite).enumerated() {
+                assertClose(a, b, tolerance: 1e-4, floor: 1, "slope \(String(describing: slope)) \(names[k])")
+            }
+        }
+    }
+
     func testBatchNormLeakyReLU() {
         check.check([Sample.normal([2, 3, 4, 5], seed: 48), Sample.normal([3], seed: 49), Sample.normal([3], seed: 50)],
                     "batchNormLeakyReLU training") { t in

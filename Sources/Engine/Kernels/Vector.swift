@@ -75,6 +75,41 @@ enum Vector {
         return (s, d)
     }
 
+    /// With g' = (mask[i] > 0 ? g[i] : slope * g[i]): the sums of u, of u * (x[i] - mean) and of
+    /// u * g' (slope 1 makes the mask irrelevant), for `batchNormInputGradient`'s backward.
+    static func inputGradientSums(_ u: UnsafePointer<Float>, _ g: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+                                  slope: Float, _ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> SIMD3<Float> {
+        let m = SIMD8<Float>(repeating: mean), sl = SIMD8<Float>(repeating: slope), zero = SIMD8<Float>()
+        var su0 = SIMD8<Float>(), su1 = SIMD8<Float>(), sx0 = SIMD8<Float>(), sx1 = SIMD8<Float>()
+        var sg0 = SIMD8<Float>(), sg1 = SIMD8<Float>()
+        @inline(__always) func masked(_ i: Int) -> SIMD8<Float> {
+            let gv = load8(g + i)
+            return (gv * sl).replacing(with: gv, where: load8(mask + i) .> zero)
+        }
+        var i = 0
+        while i + 16 <= n {
+            let u0 = load8(u + i), u1 = load8(u + i + 8)
+            su0 += u0; su1 += u1
+            sx0.addProduct(u0, load8(x + i) - m); sx1.addProduct(u1, load8(x + i + 8) - m)
+            sg0.addProduct(u0, masked(i)); sg1.addProduct(u1, masked(i + 8))
+            i += 16
+        }
+        while i + 8 <= n {
+            let u0 = load8(u + i)
+            su0 += u0
+            sx0.addProduct(u0, load8(x + i) - m)
+            sg0.addProduct(u0, masked(i))
+            i += 8
+        }
+        var s = SIMD3((su0 + su1).sum(), (sx0 + sx1).sum(), (sg0 + sg1).sum())
+        while i < n {
+            let gi = mask[i] > 0 ? g[i] : g[i] * slope
+            s += SIMD3(u[i], u[i] * (x[i] - mean), u[i] * gi)
+            i += 1
+        }
+        return s
+    }
+
     @inline(__always)
     static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)

@@ -71,7 +71,12 @@ private func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Te
                   inputs: [x, gamma, beta]) { g, output, needs in
         let activation = slope.map { (output: output, slope: $0) }
         if GradMode.isEnabled {
-            // The backward pass is being recorded (second order): build it from primitives.
+            // The backward pass is being recorded (second order). A gradient penalty needs only
+            // gx: one fused op with a fused backward of its own. Otherwise: from primitives.
+            if !needs[1] && !needs[2] {
+                return [batchNormInputGradient(g, x, gamma: gamma, mean: batchMean, invStd: invStd, eps: eps,
+                                               activation: activation), nil, nil]
+            }
             return batchNormBackwardRecorded(g, x, gamma: gamma, eps: eps, activation: activation, needs: needs)
         }
         return batchNormBackward(g, x, gamma: gamma, mean: batchMean, invStd: invStd,
@@ -91,7 +96,7 @@ public func batchNormComposite(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Fl
 /// The gradients of `batchNormBackward`, written in differentiable ops so that they can be
 /// differentiated again: the statistics are recomputed from x as graph tensors, and the
 /// activation's mask (constant almost everywhere) comes from its output.
-private func batchNormBackwardRecorded(_ g: Tensor, _ x: Tensor, gamma: Tensor, eps: Float,
+func batchNormBackwardRecorded(_ g: Tensor, _ x: Tensor, gamma: Tensor, eps: Float,
                                        activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
     let c = x.shape[1], axes = [0, 2, 3]
     let count = Float(x.count / c)
@@ -113,8 +118,18 @@ private func batchNormBackwardRecorded(_ g: Tensor, _ x: Tensor, gamma: Tensor, 
 /// activation's mask (1 where z > 0, else slope), element by element as it is read.
 private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [Float], invStd: [Float],
                                activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
+    let sums = maskedChannelSums(g, x, mean: mean, invStd: invStd, activation: activation)
+    return [needs[0] ? Tensor(shape: x.shape, scalars: batchNormInputGradientValues(g, x, gamma: gamma, mean: mean,
+                                                                                   invStd: invStd, sums: sums,
+                                                                                   activation: activation)) : nil,
+            needs[1] ? Tensor(shape: [x.shape[1]], scalars: sums.gXhat) : nil,
+            needs[2] ? Tensor(shape: [x.shape[1]], scalars: sums.g) : nil]
+}
+
+/// Σg' and Σg'·x̂ per channel, g' the gradient times the activation's mask (g itself without one).
+func maskedChannelSums(_ g: Tensor, _ x: Tensor, mean: [Float], invStd: [Float],
+                       activation: (output: Tensor, slope: Float)?) -> (g: [Float], gXhat: [Float]) {
     let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-    let count = Float(n * plane)
     let slope = activation?.slope ?? 1
     // Without an activation the mask source is x itself and the slope 1: the mask is all ones.
     let maskSource = activation?.output ?? x
@@ -141,43 +156,47 @@ private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [F
             }
         }
     }
-    var gx: Tensor?
-    if needs[0] {
-        // gx = k1·g' + k2·x + k3 per channel, g' the masked gradient.
-        var k1 = [Float](repeating: 0, count: c), k2 = k1, k3 = k1
-        for ch in 0..<c {
-            let gi = gamma.scalars[ch] * invStd[ch]
-            k1[ch] = gi
-            k2[ch] = -gi * invStd[ch] * sumGXhat[ch] / count
-            k3[ch] = -gi * sumG[ch] / count - k2[ch] * mean[ch]
-        }
-        let scalars = makeScalars(count: x.count) { out in
-            g.scalars.withUnsafeBufferPointer { pg in
-                x.scalars.withUnsafeBufferPointer { px in
-                    maskSource.scalars.withUnsafeBufferPointer { pz in
-                        ComputeThreads.forEachItem(n * c, valuesPerItem: plane) { item in
-                            let ch = item % c, offset = item * plane
-                            let gs = pg.baseAddress! + offset, xs = px.baseAddress! + offset
-                            let zs = pz.baseAddress! + offset, o = out + offset
-                            let (a1, a2, a3) = (k1[ch], k2[ch], k3[ch])
-                            if activation == nil {
-                                for i in 0..<plane { o[i] = a1 * gs[i] + a2 * xs[i] + a3 }
-                            } else {
-                                for i in 0..<plane {
-                                    let gm = zs[i] > 0 ? gs[i] : gs[i] * slope
-                                    o[i] = a1 * gm + a2 * xs[i] + a3
-                                }
+    return (sumG, sumGXhat)
+}
+
+/// gx = γ/σ · (g' - Σg'/M - x̂ · Σg'·x̂/M) as raw values, from `maskedChannelSums`' sums.
+func batchNormInputGradientValues(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [Float], invStd: [Float],
+                                  sums: (g: [Float], gXhat: [Float]),
+                                  activation: (output: Tensor, slope: Float)?) -> [Float] {
+    let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+    let count = Float(n * plane)
+    let slope = activation?.slope ?? 1
+    let maskSource = activation?.output ?? x
+    // gx = k1·g' + k2·x + k3 per channel, g' the masked gradient.
+    var k1 = [Float](repeating: 0, count: c), k2 = k1, k3 = k1
+    for ch in 0..<c {
+        let gi = gamma.scalars[ch] * invStd[ch]
+        k1[ch] = gi
+        k2[ch] = -gi * invStd[ch] * sums.gXhat[ch] / count
+        k3[ch] = -gi * sums.g[ch] / count - k2[ch] * mean[ch]
+    }
+    return makeScalars(count: x.count) { out in
+        g.scalars.withUnsafeBufferPointer { pg in
+            x.scalars.withUnsafeBufferPointer { px in
+                maskSource.scalars.withUnsafeBufferPointer { pz in
+                    ComputeThreads.forEachItem(n * c, valuesPerItem: plane) { item in
+                        let ch = item % c, offset = item * plane
+                        let gs = pg.baseAddress! + offset, xs = px.baseAddress! + offset
+                        let zs = pz.baseAddress! + offset, o = out + offset
+                        let (a1, a2, a3) = (k1[ch], k2[ch], k3[ch])
+                        if activation == nil {
+                            for i in 0..<plane { o[i] = a1 * gs[i] + a2 * xs[i] + a3 }
+                        } else {
+                            for i in 0..<plane {
+                                let gm = zs[i] > 0 ? gs[i] : gs[i] * slope
+                                o[i] = a1 * gm + a2 * xs[i] + a3
                             }
                         }
                     }
                 }
             }
         }
-        gx = Tensor(shape: x.shape, scalars: scalars)
     }
-    return [gx,
-            needs[1] ? Tensor(shape: [c], scalars: sumGXhat) : nil,
-            needs[2] ? Tensor(shape: [c], scalars: sumG) : nil]
 }
 
 /// y = x · scale[c] + shift[c] on an [N, C, H, W] tensor (raw values), then LeakyReLU(slope)
