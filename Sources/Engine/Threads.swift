@@ -70,8 +70,8 @@ public enum ComputeThreads {
     static let minParallelValues = 1 << 16
 
     /// Runs `body(range)` over `0..<count` split into pieces of `grain` values, on the workers
-    /// when there are at least `minParallelValues` values. Each piece writes its own outputs.
-    /// `minValues` lowers the threshold for work that costs more per value (a libm call).
+    /// when there are at least `minValues` values (by default `minParallelValues`; lower for work
+    /// that costs more per value, such as a libm call). Each piece writes its own outputs.
     static func forEachPiece(_ count: Int, grain: Int = 1 << 15, minValues: Int = minParallelValues,
                              _ body: (Range<Int>) -> Void) {
         guard count >= minValues, Self.count > 1 else {

@@ -49,9 +49,9 @@ enum WinogradWeightGradient {
     }
 
     /// ∂L/∂U[e][c][o] summed over all tile groups, in `maxChunks` chunks reduced in a fixed order,
-    /// then handed to `back(du, c)` for every input channel c < ci. `transforms(first, count, v, m)` fills V ([e][c][tile], components
-    /// `vStride` apart) and ∂M ([e][tile][o], `mStride` apart) for groups first ..< first + count
-    /// of `g`.
+    /// then handed to `back(du, c)` for every input channel c < ci. `transforms(first, count, v,
+    /// m)` fills V ([e][c][tile], components `vStride` apart) and ∂M ([e][tile][o], `mStride`
+    /// apart) for groups first ..< first + count of `g`.
     private static func reduce(
         _ g: TileGeometry, components: Int, ci: Int, ciP: Int, coP: Int, vStride: Int, mStride: Int,
         transforms: (_ first: Int, _ count: Int, _ v: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>) -> Void,

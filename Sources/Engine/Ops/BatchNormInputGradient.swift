@@ -4,7 +4,7 @@
 ///
 /// Built from primitives (`batchNormBackwardRecorded`), that gradient took a dozen full-size
 /// passes (centring, x̂, the sums, the products) and its own backward about twice as many: at
-/// 128 x 128 and 32 channels, 10% of a training step's core time. Fused, it is two passes forward
+/// 128 x 128 and 32 channels, 10-11% of a training step's core time. Fused, it is two passes forward
 /// (`maskedChannelSums`, then gx) and two backward (`batchNormInputGradientBackward`).
 ///
 /// With x̂ = (x - μ)/σ over the M values of a channel, g' = g ⊙ mask (the LeakyReLU's mask, a
@@ -15,7 +15,8 @@
 ///   ∂/∂g' = k (M u - U1 - x̂ U2)                      (the same formula applied to u),
 ///   ∂/∂x  = (1/σ) [-k S2 u - k U2 g' + k (S2 U1 + U2 S1)/M + x̂ (2k S2 U2 - A)/M],
 ///   ∂/∂γ  = A/γ = (M V - S1 U1 - S2 U2)/(Mσ).
-/// (∂/∂x from dx̂_i = (dx_i - Σdx/M - x̂_i Σx̂dx/M)/σ and dσ = σ Σx̂dx/(Mσ); docs/ENGINE.md.)
+/// (∂/∂x from dx̂_i = (dx_i - Σdx/M - x̂_i Σx̂dx/M)/σ and dσ = Σx̂dx/M, σ² being the biased
+/// variance plus eps.)
 ///
 /// The fused backward gives plain values. When that backward is itself recorded (third order,
 /// which training never needs), the op differentiates the composite instead, so gradients of

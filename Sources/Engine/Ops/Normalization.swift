@@ -97,7 +97,7 @@ public func batchNormComposite(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Fl
 /// differentiated again: the statistics are recomputed from x as graph tensors, and the
 /// activation's mask (constant almost everywhere) comes from its output.
 func batchNormBackwardRecorded(_ g: Tensor, _ x: Tensor, gamma: Tensor, eps: Float,
-                                       activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
+                               activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
     let c = x.shape[1], axes = [0, 2, 3]
     let count = Float(x.count / c)
     let gm = activation.map { leakyReLUBackward(g, $0.output, slope: $0.slope) } ?? g
@@ -118,12 +118,13 @@ func batchNormBackwardRecorded(_ g: Tensor, _ x: Tensor, gamma: Tensor, eps: Flo
 /// activation's mask (1 where z > 0, else slope), element by element as it is read.
 private func batchNormBackward(_ g: Tensor, _ x: Tensor, gamma: Tensor, mean: [Float], invStd: [Float],
                                activation: (output: Tensor, slope: Float)?, needs: [Bool]) -> [Tensor?] {
+    let c = x.shape[1]
     let sums = maskedChannelSums(g, x, mean: mean, invStd: invStd, activation: activation)
-    return [needs[0] ? Tensor(shape: x.shape, scalars: batchNormInputGradientValues(g, x, gamma: gamma, mean: mean,
-                                                                                   invStd: invStd, sums: sums,
-                                                                                   activation: activation)) : nil,
-            needs[1] ? Tensor(shape: [x.shape[1]], scalars: sums.gXhat) : nil,
-            needs[2] ? Tensor(shape: [x.shape[1]], scalars: sums.g) : nil]
+    let gx = needs[0] ? batchNormInputGradientValues(g, x, gamma: gamma, mean: mean, invStd: invStd, sums: sums,
+                                                     activation: activation) : nil
+    return [gx.map { Tensor(shape: x.shape, scalars: $0) },
+            needs[1] ? Tensor(shape: [c], scalars: sums.gXhat) : nil,
+            needs[2] ? Tensor(shape: [c], scalars: sums.g) : nil]
 }
 
 /// Σg' and Σg'·x̂ per channel, g' the gradient times the activation's mask (g itself without one).
