@@ -41,15 +41,7 @@ final class DeterminismTests: XCTestCase {
             loss.backward()
             return [y.scalars, z.scalars, [loss.item]] + [a, channel, gamma, beta].map { $0.grad!.scalars }
         }
-        let threads = ComputeThreads.count
-        defer { ComputeThreads.set(threads) }
-        ComputeThreads.set(1)
-        let one = run()
-        ComputeThreads.set(2)
-        let two = run()
-        for (k, (x, y)) in zip(one, two).enumerated() {
-            XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern), "result \(k) differs between 1 and 2 threads")
-        }
+        assertSameBitsOnOneAndTwoThreads(run)
     }
 
     /// The convolutions at 32 channels (filter transforms and the weight gradient's last sums split
@@ -66,6 +58,12 @@ final class DeterminismTests: XCTestCase {
             loss.backward()
             return [y.scalars, [loss.item]] + [x, weight, last].map { $0.grad!.scalars }
         }
+        assertSameBitsOnOneAndTwoThreads(run)
+    }
+
+    /// Runs `run` on one thread and on two and checks that every result has the same bits.
+    private func assertSameBitsOnOneAndTwoThreads(_ run: () -> [[Float]], file: StaticString = #filePath,
+                                                  line: UInt = #line) {
         let threads = ComputeThreads.count
         defer { ComputeThreads.set(threads) }
         ComputeThreads.set(1)
@@ -73,7 +71,8 @@ final class DeterminismTests: XCTestCase {
         ComputeThreads.set(2)
         let two = run()
         for (k, (a, b)) in zip(one, two).enumerated() {
-            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "result \(k) differs between 1 and 2 threads")
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "result \(k) differs between 1 and 2 threads",
+                           file: file, line: line)
         }
     }
 }
