@@ -48,34 +48,21 @@ private func batchNormInputGradientBackward(_ u: Tensor, _ g: Tensor, _ x: Tenso
     let m = Float(n * plane)
     let slope = activation?.slope ?? 1
     let maskSource = activation?.output ?? x
-    var u1 = [Float](repeating: 0, count: c), u2 = u1, v = u1
-    u.scalars.withUnsafeBufferPointer { pu in
+    // Per channel: U1 = Σu, Σu(x - μ) (U2 once scaled by 1/σ), V = Σug'.
+    let upstream = u.scalars.withUnsafeBufferPointer { pu in
         g.scalars.withUnsafeBufferPointer { pg in
             x.scalars.withUnsafeBufferPointer { px in
                 maskSource.scalars.withUnsafeBufferPointer { pz in
-                    u1.withUnsafeMutableBufferPointer { u1 in
-                        u2.withUnsafeMutableBufferPointer { u2 in
-                            v.withUnsafeMutableBufferPointer { v in
-                                ComputeThreads.forEachItem(c, valuesPerItem: n * plane) { ch in
-                                    var sum = SIMD3<Float>()
-                                    for b in 0..<n {
-                                        let offset = (b * c + ch) * plane
-                                        sum += Vector.inputGradientSums(
-                                            pu.baseAddress! + offset, pg.baseAddress! + offset,
-                                            mask: pz.baseAddress! + offset, slope: slope,
-                                            px.baseAddress! + offset, plane, mean: mean[ch])
-                                    }
-                                    u1[ch] = sum.x
-                                    u2[ch] = sum.y * invStd[ch]
-                                    v[ch] = sum.z
-                                }
-                            }
-                        }
+                    channelSums(n: n, c: c, plane: plane) { ch, offset in
+                        Vector.inputGradientSums(pu.baseAddress! + offset, pg.baseAddress! + offset,
+                                                 mask: pz.baseAddress! + offset, slope: slope,
+                                                 px.baseAddress! + offset, plane, mean: mean[ch])
                     }
                 }
             }
         }
     }
+    let u1 = upstream.map(\.x), u2 = (0..<c).map { upstream[$0].y * invStd[$0] }, v = upstream.map(\.z)
     // Per channel: ∂/∂g = mask · (p1 u + p2 x + p3), ∂/∂x = q1 u + q2 g' + q3 x + q4.
     var p1 = [Float](repeating: 0, count: c), p2 = p1, p3 = p1, q1 = p1, q2 = p1, q3 = p1, q4 = p1
     var dGamma = p1

@@ -134,30 +134,34 @@ func maskedChannelSums(_ g: Tensor, _ x: Tensor, mean: [Float], invStd: [Float],
     let slope = activation?.slope ?? 1
     // Without an activation the mask source is x itself and the slope 1: the mask is all ones.
     let maskSource = activation?.output ?? x
-    var sumG = [Float](repeating: 0, count: c), sumGXhat = [Float](repeating: 0, count: c)
-    g.scalars.withUnsafeBufferPointer { pg in
+    let sums = g.scalars.withUnsafeBufferPointer { pg in
         x.scalars.withUnsafeBufferPointer { px in
             maskSource.scalars.withUnsafeBufferPointer { pz in
-                sumG.withUnsafeMutableBufferPointer { sumG in
-                    sumGXhat.withUnsafeMutableBufferPointer { sumGXhat in
-                        ComputeThreads.forEachItem(c, valuesPerItem: n * plane) { ch in
-                            var s: Float = 0, sx: Float = 0
-                            for b in 0..<n {
-                                let offset = (b * c + ch) * plane
-                                let (a, bx) = Vector.maskedSums(pg.baseAddress! + offset, mask: pz.baseAddress! + offset,
-                                                                slope: slope, px.baseAddress! + offset, plane, mean: mean[ch])
-                                s += a
-                                sx += bx
-                            }
-                            sumG[ch] = s
-                            sumGXhat[ch] = sx * invStd[ch]
-                        }
-                    }
+                channelSums(n: n, c: c, plane: plane) { ch, offset in
+                    let (a, bx) = Vector.maskedSums(pg.baseAddress! + offset, mask: pz.baseAddress! + offset,
+                                                    slope: slope, px.baseAddress! + offset, plane, mean: mean[ch])
+                    return SIMD2(a, bx)
                 }
             }
         }
     }
-    return (sumG, sumGXhat)
+    return (sums.map(\.x), (0..<c).map { sums[$0].y * invStd[$0] })
+}
+
+/// Per-channel sums over (N, H, W) of [N, C, H, W] values, several at once: `plane(ch, offset)`
+/// sums the plane of channel ch that starts at flat index `offset`, and a channel's planes are
+/// added in image order, on the workers when the values are many.
+func channelSums<S: SIMD>(n: Int, c: Int, plane: Int, _ sums: (_ ch: Int, _ offset: Int) -> S) -> [S]
+    where S.Scalar == Float {
+    var result = [S](repeating: .zero, count: c)
+    result.withUnsafeMutableBufferPointer { out in
+        ComputeThreads.forEachItem(c, valuesPerItem: n * plane) { ch in
+            var total = S.zero
+            for b in 0..<n { total += sums(ch, (b * c + ch) * plane) }
+            out[ch] = total
+        }
+    }
+    return result
 }
 
 /// gx = γ/σ · (g' - Σg'/M - x̂ · Σg'·x̂/M) as raw values, from `maskedChannelSums`' sums.
