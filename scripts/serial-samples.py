@@ -22,7 +22,7 @@ def samples(path):
     for line in text.split("\n"):
         if not line.strip():
             continue
-        if not line[0].isspace():
+        if not line.startswith("\t"):  # a sample's header: its thread id (padded with spaces)
             if tid is not None:
                 yield tid, stack
             tid, stack = int(line.split()[0]), []

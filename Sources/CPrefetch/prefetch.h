@@ -36,27 +36,56 @@ singan_masked_load8(const float *row, long from, long to) {
     return (singan_float8)_mm256_maskload_ps(row, (__m256i)inside);
 }
 
-/// Winograd2x2's column transform of one row of an input window whose columns outside
-/// from..<to read as zeros: (d0 - d2, d1 + d2, d2 - d1, d1 - d3), with d0, d1 the even and odd
-/// columns of row[0..<16] and d2, d3 those of row[2..<18]. Masked loads rather than a copy into
-/// a stack buffer: a wide load of floats stored one by one cannot be forwarded from the store
-/// buffer and waits for the stores to retire, which was half of the input transform's time at
-/// 25 x 34 (perf annotate). The four results go to out[0..<32], 8 floats each, where whole-vector
-/// loads of them are forwarded (or, inlined, kept in registers).
+/// Winograd2x2's column transform of one row of 8 tiles from p[0..<8] ++ p[8..<16] (a, b) and
+/// p[2..<10] ++ p[10..<18] (a2, b2): (d0 - d2, d1 + d2, d2 - d1, d1 - d3), with d0, d1 the even
+/// and odd columns of p[0..<16] and d2, d3 those of p[2..<18], to out[0..<32], 8 floats each.
+/// Lanes hold tiles 0, 1, 4, 5, 2, 3, 6, 7 (TileGeometry.lane(ofTile:)): one vshufps each.
 __attribute__((target("avx2"))) static inline void
-singan_row_transform_clipped(const float *row, long from, long to, float *out) {
-    singan_float8 a = singan_masked_load8(row, from, to);
-    singan_float8 b = singan_masked_load8(row + 8, from - 8, to - 8);
-    singan_float8 a2 = singan_masked_load8(row + 2, from - 2, to - 2);
-    singan_float8 b2 = singan_masked_load8(row + 10, from - 10, to - 10);
-    singan_float8 d0 = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
-    singan_float8 d1 = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
-    singan_float8 d2 = __builtin_shufflevector(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14);
-    singan_float8 d3 = __builtin_shufflevector(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
+singan_column_transform(singan_float8 a, singan_float8 b, singan_float8 a2, singan_float8 b2, float *out) {
+    singan_float8 d0 = __builtin_shufflevector(a, b, 0, 2, 8, 10, 4, 6, 12, 14);
+    singan_float8 d1 = __builtin_shufflevector(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
+    singan_float8 d2 = __builtin_shufflevector(a2, b2, 0, 2, 8, 10, 4, 6, 12, 14);
+    singan_float8 d3 = __builtin_shufflevector(a2, b2, 1, 3, 9, 11, 5, 7, 13, 15);
     _mm256_storeu_ps(out, (__m256)(d0 - d2));
     _mm256_storeu_ps(out + 8, (__m256)(d1 + d2));
     _mm256_storeu_ps(out + 16, (__m256)(d2 - d1));
     _mm256_storeu_ps(out + 24, (__m256)(d1 - d3));
+}
+
+/// `singan_column_transform` of row[0..<18]. The loads are volatile: otherwise the compiler sees
+/// that row[0..<16] and row[2..<18] overlap and rebuilds the first two vectors from the last two
+/// with a dozen shuffles, blends and scalar loads (perf annotate).
+__attribute__((target("avx2"))) static inline void
+singan_row_transform(const float *row, float *out) {
+    typedef singan_float8 unaligned8 __attribute__((aligned(4)));
+    singan_column_transform(*(volatile const unaligned8 *)row, *(volatile const unaligned8 *)(row + 8),
+                            *(volatile const unaligned8 *)(row + 2), *(volatile const unaligned8 *)(row + 10),
+                            out);
+}
+
+/// `singan_column_transform` of a row whose columns outside from..<to read as zeros. Masked loads
+/// rather than a copy into a stack buffer: a wide load of floats stored one by one cannot be
+/// forwarded from the store buffer and waits for the stores to retire, which was half of the
+/// input transform's time at 25 x 34 (perf annotate). The results are stored to out, where
+/// whole-vector loads of them are forwarded (or, inlined, kept in registers).
+__attribute__((target("avx2"))) static inline void
+singan_row_transform_clipped(const float *row, long from, long to, float *out) {
+    singan_column_transform(singan_masked_load8(row, from, to), singan_masked_load8(row + 8, from - 8, to - 8),
+                            singan_masked_load8(row + 2, from - 2, to - 2),
+                            singan_masked_load8(row + 10, from - 10, to - 10), out);
+}
+
+/// Winograd2x2's output row of 8 tiles: out[0..<16] interleaves the even columns (`even`, 8
+/// floats) and the odd ones (`odd`), both in the lanes of `singan_column_transform`: one
+/// vunpcklps and one vunpckhps. The empty asm makes both whole vectors: otherwise the compiler
+/// sees that each unpack reads half of their lanes and splits the sums feeding them into 128-bit
+/// halves and scalar loads, and the output transform took 1.8 times as long (perf samples).
+__attribute__((target("avx2"))) static inline void
+singan_interleave_columns(const float *even, const float *odd, float *out) {
+    __m256 e = _mm256_loadu_ps(even), o = _mm256_loadu_ps(odd);
+    __asm__("" : "+x"(e), "+x"(o));
+    _mm256_storeu_ps(out, _mm256_unpacklo_ps(e, o));
+    _mm256_storeu_ps(out + 8, _mm256_unpackhi_ps(e, o));
 }
 
 /// out[8 j + k] = rows[k * stride + j] for k < 8, j < 16: eight rows of 16 floats (eight planes'

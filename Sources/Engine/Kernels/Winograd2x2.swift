@@ -60,6 +60,16 @@ enum Winograd2x2 {
         }
     }
 
+    /// The lane of a group's vectors that holds its tile `t` (0 ..< 8, left to right). Lanes 0 to
+    /// 7 hold tiles 0, 1, 4, 5, 2, 3, 6, 7: the order in which one in-lane shuffle (`vshufps`)
+    /// takes the even or odd columns of 16 consecutive ones (`rowTransform`), where the natural
+    /// order needs a cross-lane permute after each, and the compiler made a dozen shuffles,
+    /// blends and scalar loads of each row (21 instructions where 12 do). The products do not depend on the order of the
+    /// tiles, the output transform's interleave (`vunpcklps`, `vunpckhps`) undoes it, and the
+    /// weight gradient's ∂M follows it. Swapping bits 1 and 2, it is its own inverse.
+    @inline(__always)
+    static func lane(ofTile t: Int) -> Int { (t & 1) | (t & 2) << 1 | (t & 4) >> 1 }
+
     /// y[n, co, ho, wo] = valid 3x3 correlation of x zero-padded by `pad` on every side
     /// (ho = h + 2 pad - 2) with the filters in `u`, plus `bias`.
     static func convolve(x: UnsafePointer<Float>, n: Int, ci: Int, h: Int, w: Int, pad: Int,
@@ -74,8 +84,8 @@ enum Winograd2x2 {
     }
 
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
-    /// lane one tile. Channels are the outer loop so that consecutive groups of a tile row read
-    /// each input row sequentially.
+    /// lane one tile (in the order of `lane(ofTile:)`). Channels are the outer loop so that
+    /// consecutive groups of a tile row read each input row sequentially.
     static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: TileGeometry, first: Int,
                                count: Int, v: UnsafeMutablePointer<Float>, eStride: Int) {
         WinogradBlocks.forEachInputWindow(x, ci: ci, g, first: first, count: count) { c, s, plane, top, left in
@@ -91,10 +101,9 @@ enum Winograd2x2 {
     static func inputTiles(_ plane: UnsafePointer<Float>, _ g: TileGeometry, top: Int, left: Int,
                            v: UnsafeMutableRawPointer, eStride: Int) {
         let inside = top >= 0 && top + 4 <= g.h && left >= 0 && left + 18 <= g.w
-        // Row r of the window, transformed along columns (d B): lane l holds tile l.
+        // Row r of the window, transformed along columns (d B), one tile per lane.
         @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-            inside ? columnTransform(load18(plane + (top + r) * g.w + left))
-                   : rowClipped(plane, g, y: top + r, left: left)
+            rowTransform(plane, g, y: top + r, left: left, inside: inside)
         }
         let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
         // Bᵀ along rows; component e = 4i + j.
@@ -107,45 +116,32 @@ enum Winograd2x2 {
         put(12, r1.0 - r3.0); put(13, r1.1 - r3.1); put(14, r1.2 - r3.2); put(15, r1.3 - r3.3)
     }
 
-    /// d B of one row for 8 tiles, from `load18`'s two vectors: (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
-    /// with d0, d1 the even and odd columns of p[0..<16] and d2, d3 those of p[2..<18].
+    /// d B of row y from column `left` of a plane for 8 tiles, reading zeros outside the plane
+    /// (`inside`: the row's 18 columns lie inside it): (d0 - d2, d1 + d2, d2 - d1, d1 - d3) with
+    /// d0, d1 the even and odd columns of the row's first 16 and d2, d3 those of its last 16, in
+    /// the lane order of `lane(ofTile:)`.
     @inline(__always)
-    static func columnTransform(_ row: (SIMD16<Float>, SIMD16<Float>))
+    static func rowTransform(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int, inside: Bool)
         -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-        let d0 = row.0.evenHalf, d1 = row.0.oddHalf, d2 = row.1.evenHalf, d3 = row.1.oddHalf
-        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
-    }
-
-    /// Floats p[0..<16] and p[2..<18].
-    @inline(__always)
-    static func load18(_ p: UnsafePointer<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
-        let raw = UnsafeRawPointer(p)
-        return (raw.loadUnaligned(as: SIMD16<Float>.self),
-                raw.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self))
-    }
-
-    /// `columnTransform` of row y from column `left` of a plane, reading zeros outside it.
-    @inline(__always)
-    static func rowClipped(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int)
-        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-        guard y >= 0 && y < g.h else { return (.zero, .zero, .zero, .zero) }
-        #if arch(x86_64)
-        // Columns left + i for i in from..<to lie inside the plane.
+        guard inside || (y >= 0 && y < g.h) else { return (.zero, .zero, .zero, .zero) }
+        let row = plane + y * g.w + left
         var t = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-        withUnsafeMutableBytes(of: &t) { out in
-            singan_row_transform_clipped(plane + y * g.w + left, max(-left, 0), min(18, g.w - left),
-                                         out.baseAddress!.assumingMemoryBound(to: Float.self))
+        withUnsafeMutableBytes(of: &t) { raw in
+            let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            #if arch(x86_64)
+            // Columns left + i for i in from..<to lie inside the plane.
+            if inside { singan_row_transform(row, out) }
+            else { singan_row_transform_clipped(row, max(-left, 0), min(18, g.w - left), out) }
+            #else
+            @inline(__always) func d(_ i: Int) -> Float { i >= -left && i < g.w - left ? row[i] : 0 }
+            for k in 0..<8 {
+                let at = 2 * lane(ofTile: k)
+                let d0 = d(at), d1 = d(at + 1), d2 = d(at + 2), d3 = d(at + 3)
+                out[k] = d0 - d2; out[8 + k] = d1 + d2; out[16 + k] = d2 - d1; out[24 + k] = d1 - d3
+            }
+            #endif
         }
         return t
-        #else
-        var staged = (SIMD16<Float>(), SIMD8<Float>())
-        return columnTransform(withUnsafeMutableBytes(of: &staged) { raw in
-            let row = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-            let from = max(left, 0), to = min(left + 18, g.w)
-            if from < to { (row + from - left).update(from: plane + y * g.w + from, count: to - from) }
-            return load18(row)
-        })
-        #endif
     }
 
     /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
@@ -174,17 +170,27 @@ enum Winograd2x2 {
             return (m0 + m1 + m2, m1 - m2 - m3)
         }
         let t0 = column(0), t1 = column(1), t2 = column(2), t3 = column(3)
-        var top = SIMD16<Float>(), bottom = SIMD16<Float>()  // lanes interleave the tiles' columns
-        top.evenHalf = t0.0 + t1.0 + t2.0 + bias
-        top.oddHalf = t1.0 - t2.0 - t3.0 + bias
-        bottom.evenHalf = t0.1 + t1.1 + t2.1 + bias
-        bottom.oddHalf = t1.1 - t2.1 - t3.1 + bias
-        if cols == 16 {
-            UnsafeMutableRawPointer(y).storeBytes(of: top, as: SIMD16<Float>.self)
-            if rows == 2 { UnsafeMutableRawPointer(y + g.wo).storeBytes(of: bottom, as: SIMD16<Float>.self) }
-        } else {
-            for j in 0..<cols { y[j] = top[j] }
-            if rows == 2 { for j in 0..<cols { y[g.wo + j] = bottom[j] } }
+        storeRow(even: t0.0 + t1.0 + t2.0 + bias, odd: t1.0 - t2.0 - t3.0 + bias, to: y, cols: cols)
+        if rows == 2 {
+            storeRow(even: t0.1 + t1.1 + t2.1 + bias, odd: t1.1 - t2.1 - t3.1 + bias, to: y + g.wo, cols: cols)
+        }
+    }
+
+    /// Writes the first `cols` of 16 output columns, interleaved from the tiles' even and odd
+    /// columns (in the lane order of `lane(ofTile:)`).
+    @inline(__always)
+    static func storeRow(even: SIMD8<Float>, odd: SIMD8<Float>, to y: UnsafeMutablePointer<Float>, cols: Int) {
+        var columns = (even, odd, SIMD16<Float>())
+        withUnsafeMutableBytes(of: &columns) { raw in
+            let f = raw.baseAddress!.assumingMemoryBound(to: Float.self), out = cols == 16 ? y : f + 16
+            #if arch(x86_64)
+            singan_interleave_columns(f, f + 8, out)
+            #else
+            for k in 0..<8 {
+                out[2 * k] = f[lane(ofTile: k)]; out[2 * k + 1] = f[8 + lane(ofTile: k)]
+            }
+            #endif
+            if cols < 16 { y.update(from: f + 16, count: cols) }
         }
     }
 }

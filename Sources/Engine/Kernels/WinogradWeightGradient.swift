@@ -98,7 +98,8 @@ enum WinogradWeightGradient {
     }
 
     /// Calls `body(tile, o, gather)` for every tile of groups `first ..< first + count` of `g`
-    /// and every 8 gradient channels o: `tile` is the tile's row of ∂M ([tile][o], one component),
+    /// and every 8 gradient channels o: `tile` is the tile's row of ∂M ([tile][o], one component,
+    /// tiles in the transforms' lane order, `TileGeometry.lane(ofTile:)`),
     /// `gather(p, q)` reads gy[o ..< o + 8, row + p, column + q] of the tile, as zero outside the
     /// planes. Channels are the outer loop: the tiles of one block read a few rows of 8 planes at a
     /// time, a few pages and streams, where channels inside would touch all planes for every tile.
@@ -143,15 +144,15 @@ enum WinogradWeightGradient {
                     #else
                     let whole = false
                     #endif
-                    for lane in 0..<TileGeometry.groupTiles {
-                        let col = col0 + g.size * lane
-                        let tile = UnsafeMutableRawPointer(m + (s * TileGeometry.groupTiles + lane) * coP)
+                    for t in 0..<TileGeometry.groupTiles {
+                        let col = col0 + g.size * t
+                        let tile = UnsafeMutableRawPointer(m + (s * TileGeometry.groupTiles + g.lane(ofTile: t)) * coP)
                         let inside = row0 + g.size <= g.ho && col + g.size <= g.wo
                         body(tile, o) { p, q in
-                            if whole { return transposed[p * columns + g.size * lane + q] }
+                            if whole { return transposed[p * columns + g.size * t + q] }
                             var r = SIMD8<Float>()
                             guard inside || (row0 + p < g.ho && col + q < g.wo) else { return r }
-                            let at = window + p * g.wo + g.size * lane + q
+                            let at = window + p * g.wo + g.size * t + q
                             for k in 0..<min(8, co - o) { r[k] = at[k * plane] }
                             return r
                         }
