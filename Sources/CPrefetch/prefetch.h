@@ -88,6 +88,77 @@ singan_interleave_columns(const float *even, const float *odd, float *out) {
     _mm256_storeu_ps(out + 8, _mm256_unpackhi_ps(e, o));
 }
 
+/// Winograd4x4's columns of one row of 8 tiles from row[0..<32] (a0 ..< a3, 8 floats each) and
+/// row[4..<36] (b0 ..< b3): out[8 k + lane] = row[4 t + k] for k < 6, where lanes 0 to 7 hold
+/// tiles t = 0, 2, 4, 6, 1, 3, 5, 7 (Winograd4x4.lane(ofTile:)). In that order a 4 x 4 transpose
+/// inside each 128-bit half of the a's gives columns 0 to 3, and the first half of the same
+/// transpose of the b's columns 4 and 5: 12 in-lane shuffles, no cross-lane permute.
+__attribute__((target("avx2"))) static inline void
+singan_columns4_of(singan_float8 a0, singan_float8 a1, singan_float8 a2, singan_float8 a3,
+                   singan_float8 b0, singan_float8 b1, singan_float8 b2, singan_float8 b3, float *out) {
+    __m256 t0 = _mm256_unpacklo_ps((__m256)a0, (__m256)a1), t1 = _mm256_unpacklo_ps((__m256)a2, (__m256)a3);
+    __m256 t2 = _mm256_unpackhi_ps((__m256)a0, (__m256)a1), t3 = _mm256_unpackhi_ps((__m256)a2, (__m256)a3);
+    __m256 s0 = _mm256_unpacklo_ps((__m256)b0, (__m256)b1), s1 = _mm256_unpacklo_ps((__m256)b2, (__m256)b3);
+    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
+    _mm256_storeu_ps(out + 8, _mm256_shuffle_ps(t0, t1, 0xEE));
+    _mm256_storeu_ps(out + 16, _mm256_shuffle_ps(t2, t3, 0x44));
+    _mm256_storeu_ps(out + 24, _mm256_shuffle_ps(t2, t3, 0xEE));
+    _mm256_storeu_ps(out + 32, _mm256_shuffle_ps(s0, s1, 0x44));
+    _mm256_storeu_ps(out + 40, _mm256_shuffle_ps(s0, s1, 0xEE));
+}
+
+/// `singan_columns4_of` of row[0..<36]. Volatile loads, as in `singan_row_transform`.
+__attribute__((target("avx2"))) static inline void
+singan_columns4(const float *row, float *out) {
+    typedef singan_float8 unaligned8 __attribute__((aligned(4)));
+#define SINGAN_LOAD(offset) (*(volatile const unaligned8 *)(row + (offset)))
+    singan_columns4_of(SINGAN_LOAD(0), SINGAN_LOAD(8), SINGAN_LOAD(16), SINGAN_LOAD(24),
+                       SINGAN_LOAD(4), SINGAN_LOAD(12), SINGAN_LOAD(20), SINGAN_LOAD(28), out);
+#undef SINGAN_LOAD
+}
+
+/// The masks of `singan_columns4_masked` for a window whose columns outside from..<to read as
+/// zeros: masks[8 v + i] for the v-th of its 8 loads (row offsets 0, 8, 16, 24, 4, 12, 20, 28).
+/// Computed once per window: all 6 of its rows share them.
+__attribute__((target("avx2"))) static inline void
+singan_columns4_masks(long from, long to, int *masks) {
+    const int offsets[8] = {0, 8, 16, 24, 4, 12, 20, 28};
+    const singan_int8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (int v = 0; v < 8; v++) {
+        singan_int8 inside = (lane + offsets[v] >= (int)from) & (lane + offsets[v] < (int)to);
+        _mm256_storeu_si256((__m256i *)(masks + 8 * v), (__m256i)inside);
+    }
+}
+
+/// `singan_columns4` of a row whose columns outside a window's from..<to read as zeros, with that
+/// window's `singan_columns4_masks`. Masked loads never fault, so `row` may point before or past
+/// the end of its plane.
+__attribute__((target("avx2"))) static inline void
+singan_columns4_masked(const float *row, const int *masks, float *out) {
+#define SINGAN_LOAD(v, offset) \
+    ((singan_float8)_mm256_maskload_ps(row + (offset), _mm256_loadu_si256((const __m256i *)(masks + 8 * (v)))))
+    singan_columns4_of(SINGAN_LOAD(0, 0), SINGAN_LOAD(1, 8), SINGAN_LOAD(2, 16), SINGAN_LOAD(3, 24),
+                       SINGAN_LOAD(4, 4), SINGAN_LOAD(5, 12), SINGAN_LOAD(6, 20), SINGAN_LOAD(7, 28), out);
+#undef SINGAN_LOAD
+}
+
+/// Winograd4x4's output row of 8 tiles: out[0..<32] from the tiles' output columns (k[0..<8] for
+/// column 0 up to k[24..<32] for column 3, lanes as in `singan_columns4_of`). The 4 x 4 transpose
+/// inside each 128-bit half puts tiles 2m and 2m + 1 in vector m, which are out[8 m ..< 8 m + 8].
+/// The empty asm keeps the four inputs whole vectors (see `singan_interleave_columns`).
+__attribute__((target("avx2"))) static inline void
+singan_rows4(const float *k, float *out) {
+    __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + 8);
+    __m256 k2 = _mm256_loadu_ps(k + 16), k3 = _mm256_loadu_ps(k + 24);
+    __asm__("" : "+x"(k0), "+x"(k1), "+x"(k2), "+x"(k3));
+    __m256 t0 = _mm256_unpacklo_ps(k0, k1), t1 = _mm256_unpacklo_ps(k2, k3);
+    __m256 t2 = _mm256_unpackhi_ps(k0, k1), t3 = _mm256_unpackhi_ps(k2, k3);
+    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
+    _mm256_storeu_ps(out + 8, _mm256_shuffle_ps(t0, t1, 0xEE));
+    _mm256_storeu_ps(out + 16, _mm256_shuffle_ps(t2, t3, 0x44));
+    _mm256_storeu_ps(out + 24, _mm256_shuffle_ps(t2, t3, 0xEE));
+}
+
 /// out[8 j + k] = rows[k * stride + j] for k < 8, j < 16: eight rows of 16 floats (eight planes'
 /// rows, `stride` floats apart) as 16 vectors over the rows. 16 loads and 48 shuffles (the usual
 /// unpack, shuffle, permute of each 8 x 8 half), where gathering each vector float by float is

@@ -101,6 +101,17 @@ final class Conv3x3KernelTests: XCTestCase {
     /// tilings of the forward and input gradient, at 64 -> 64 channels on unit-scale inputs, relative
     /// to the largest output. Measured: F(2x2) about 3e-7, near float32 rounding; F(4x4) 5-7e-6,
     /// the price of its larger transform coefficients (up to 8 and 1/24).
+    /// F(4x4) from 4 blocks of its tiles on: fewer cannot be shared evenly between two threads.
+    func testTileChoiceFollowsTheOutputSize() {
+        // `fast`'s coarsest scale at 25 x 34, padded by 5: a 33 x 42 output, 9 x 11 F(4x4) tiles.
+        XCTAssertEqual(TileGeometry(tile: 4, n: 1, h: 35, w: 44, pad: 0).blocks, 3)
+        XCTAssertEqual(WinogradTile.choose(n: 1, h: 35, w: 44, pad: 0), .f2x2)
+        XCTAssertEqual(WinogradTile.choose(n: 2, h: 35, w: 44, pad: 0), .f4x4)
+        XCTAssertEqual(WinogradTile.choose(n: 1, h: 138, w: 138, pad: 0), .f4x4)
+        // The input gradient's padding of 2 enlarges the output it tiles.
+        XCTAssertEqual(WinogradTile.choose(n: 1, h: 31, w: 40, pad: 2), .f2x2)
+    }
+
     func testWinogradErrorStaysNearRounding() {
         var rng = SplitMix64(seed: 6)
         let (ci, co, h, w) = (64, 64, 40, 52)

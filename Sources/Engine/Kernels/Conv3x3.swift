@@ -5,7 +5,7 @@
 /// Every function overwrites its output buffer. Shapes:
 /// - x: [n, ci, h, w], weight: [co, ci, 3, 3], y: [n, co, h-2, w-2]
 ///
-/// All three run Winograd convolutions, F(2x2, 3x3) or F(4x4, 3x3) by channel count
+/// All three run Winograd convolutions, F(4x4, 3x3), or F(2x2, 3x3) on small outputs
 /// (`WinogradTile`): `forward` and `inputGradient` through `Winograd2x2` / `Winograd4x4`,
 /// `weightGradient` through their transpose (`WinogradWeightGradient`), on
 /// `ComputeThreads.count` threads of their own;
@@ -49,7 +49,7 @@ public enum Conv3x3 {
     ) {
         precondition(h >= 3 && w >= 3, "Conv3x3.weightGradient: input \(h)x\(w) is smaller than 3x3")
         WinogradWeightGradient.compute(x: x, n: n, ci: ci, h: h, w: w, gy: gy, co: co, gw: gw,
-                                       tile: WinogradTile.choose(ci: ci, co: co))
+                                       tile: WinogradTile.choose(n: n, h: h, w: w, pad: 0))
     }
 
     /// The valid 3x3 convolution of x padded by `pad`, through Winograd F(2x2, 3x3) or F(4x4, 3x3).
@@ -58,7 +58,7 @@ public enum Conv3x3 {
         weight: UnsafePointer<Float>, co: Int, transposed: Bool, bias: UnsafePointer<Float>?,
         y: UnsafeMutablePointer<Float>, tile: WinogradTile? = nil
     ) {
-        let tile = tile ?? WinogradTile.choose(ci: ci, co: co)
+        let tile = tile ?? WinogradTile.choose(n: n, h: h, w: w, pad: pad)
         ScratchPool.shared.with(WinogradFilters.count(components: tile.components, co: co, ci: ci)) { base in
             let filters = WinogradFilters(base: base, components: tile.components, co: co, ci: ci)
             switch tile {
@@ -88,11 +88,22 @@ enum WinogradTile {
         }
     }
 
-    /// F(4x4) from 64 channels on. Measured side by side (docs/benchmark-history.md), its forward takes 20%
-    /// less time than F(2x2)'s at 128 channels, 4% less at 64, and 10% more at 32 on small images,
-    /// where its heavier transforms and wider tile groups outweigh the products; its weight
-    /// gradient 22-29% less at 64 and 128 channels.
-    static func choose(ci: Int, co: Int) -> WinogradTile {
-        min(ci, co) >= 64 ? .f4x4 : .f2x2
+    /// F(4x4) at every channel count when its tiling of the output (`n` images of h x w, padded by
+    /// `pad`) makes at least `minimumBlocks` blocks, else F(2x2).
+    ///
+    /// Until 2026-12-03 F(2x2) ran below 64 channels, where F(4x4) measured 10-25% slower; that
+    /// came from its transforms' code, not the algebra: the compiler's shuffle sequences for its
+    /// column split and a malloc per output tile (BENCHMARKS.md, "F(4x4) at 32 channels"). With
+    /// those fixed, a 1-thread training iteration at 32 channels took 16-24% fewer samples at
+    /// 128 x 128 with F(4x4) on the 32 -> 32 layers, and 6-11% fewer again with it on the 3- and
+    /// 1-channel ones. But a block of F(4x4) tiles covers 4 times the output of an F(2x2) block:
+    /// at 25 x 34 (3 blocks per layer) two threads shared them unevenly, and the iteration took
+    /// 0.032 s against 0.028 with F(2x2) (9 blocks). The choice depends on the shape only, never
+    /// on the thread count, so results stay the same on any number of threads.
+    static func choose(n: Int, h: Int, w: Int, pad: Int) -> WinogradTile {
+        TileGeometry(tile: 4, n: n, h: h, w: w, pad: pad).blocks >= minimumBlocks ? .f4x4 : .f2x2
     }
+
+    /// Enough F(4x4) blocks for two workers to get two each.
+    static let minimumBlocks = 4
 }

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Winograd F(4x4, 3x3) convolution: each 4x4 output tile costs 36 multiplies per input channel
 /// instead of the direct 144 (4x fewer; F(2x2, 3x3) saves 2.25x), at the price of input and output
 /// transforms with small integer coefficients (interpolation points 0, ±1, ±2, ∞):
@@ -11,9 +13,18 @@
 /// element-wise products become 36 matrix products M_e[co, tiles] = U_e[co, ci] · V_e[ci, tiles],
 /// run block by block by `WinogradBlocks`. Error against a Double direct loop, 64 -> 64 channels,
 /// inputs in [-1, 1): 5-7e-6 of the largest output, against 3e-7 for F(2x2)
-/// (`testWinogradErrorStaysNearRounding`); `WinogradTile` picks it from 64 channels on.
+/// (`testWinogradErrorStaysNearRounding`); `WinogradTile` picks it unless the output is small.
 enum Winograd4x4 {
     static let components = 36
+
+    /// The lane of a group's vectors that holds its tile `t` (0 ..< 8, left to right). Lanes 0 to
+    /// 7 hold tiles 0, 2, 4, 6, 1, 3, 5, 7: the order in which a 4 x 4 transpose inside each
+    /// 128-bit half of a row's vectors takes their columns apart (`singan_columns4`) and puts
+    /// the output tiles together (`singan_rows4`), with no cross-lane permute. As in F(2x2)
+    /// (`Winograd2x2.lane(ofTile:)`), the products do not depend on the order of the tiles and
+    /// the weight gradient's ∂M follows it.
+    @inline(__always)
+    static func lane(ofTile t: Int) -> Int { (t & 1) << 2 | t >> 1 }
 
     /// G v for a 3-vector v, in lanes 0..<6: the filter transform along one axis.
     @inline(__always)
@@ -66,8 +77,9 @@ enum Winograd4x4 {
     }
 
     /// V[e][c][8s + lane] = (Bᵀ d B)[e] for the 8 tiles of group `first + s`, s < `count`, each
-    /// lane one tile; `v` is a [36][ci][blockTiles] buffer. Channels are the outer loop so that
-    /// consecutive groups of a tile row read each input row sequentially.
+    /// lane one tile (in the order of `lane(ofTile:)`); `v` is a [36][ci][blockTiles] buffer.
+    /// Channels are the outer loop so that consecutive groups of a tile row read each input row
+    /// sequentially.
     @inline(never)  // its own symbol in profiles; called once per block
     static func transformInput(_ x: UnsafePointer<Float>, ci: Int, _ g: TileGeometry, first: Int,
                                count: Int, v: UnsafeMutablePointer<Float>, eStride: Int) {
@@ -106,19 +118,44 @@ enum Winograd4x4 {
     static func inputTiles(_ plane: UnsafePointer<Float>, _ g: TileGeometry, top: Int, left: Int,
                            v: UnsafeMutableRawPointer, eStride: Int) {
         let inside = top >= 0 && top + 6 <= g.h && left >= 0 && left + 36 <= g.w
-        // Row r of the window transformed along columns (d B): lane l holds tile l, whose
-        // columns are left + 4l ..< left + 4l + 6.
-        // Columns 4l + k are taken apart with two rounds of even/odd halves of SIMD16 (LLVM
-        // turns those into a few shuffles; SIMD32's even/odd halves stay generic code).
+        // Columns left + i for i in from..<to lie inside the plane.
+        let from = max(-left, 0), to = min(36, g.w - left)
+        #if arch(x86_64)
+        // A clipped window's load masks, computed once for its 6 rows.
+        var masks = (SIMD8<Int32>(), SIMD8<Int32>(), SIMD8<Int32>(), SIMD8<Int32>(),
+                     SIMD8<Int32>(), SIMD8<Int32>(), SIMD8<Int32>(), SIMD8<Int32>())
+        if !inside {
+            withUnsafeMutableBytes(of: &masks) {
+                singan_columns4_masks(from, to, $0.baseAddress!.assumingMemoryBound(to: Int32.self))
+            }
+        }
+        #endif
+        // Row r of the window transformed along columns (d B), one tile per lane.
         @inline(__always) func row(_ r: Int) -> Six {
-            let (a, b, c, d) = inside ? load36(plane + (top + r) * g.w + left)
-                                      : load36Clipped(plane, g, y: top + r, left: left)
-            let even = SIMD16(lowHalf: a.evenHalf, highHalf: b.evenHalf)  // columns 0, 2, ..., 30
-            let odd = SIMD16(lowHalf: a.oddHalf, highHalf: b.oddHalf)     // columns 1, 3, ..., 31
-            let even4 = SIMD16(lowHalf: c.evenHalf, highHalf: d.evenHalf) // columns 4, 6, ..., 34
-            let odd4 = SIMD16(lowHalf: c.oddHalf, highHalf: d.oddHalf)    // columns 5, 7, ..., 35
-            return inputTransform((even.evenHalf, odd.evenHalf, even.oddHalf, odd.oddHalf,
-                                   even4.evenHalf, odd4.evenHalf))
+            let zero = SIMD8<Float>(), y = top + r
+            var six = (zero, zero, zero, zero, zero, zero)
+            guard inside || (y >= 0 && y < g.h) else { return six }
+            let p = plane + y * g.w + left
+            withUnsafeMutableBytes(of: &six) { raw in
+                let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                #if arch(x86_64)
+                if inside {
+                    singan_columns4(p, out)
+                } else {
+                    withUnsafeBytes(of: &masks) {
+                        singan_columns4_masked(p, $0.baseAddress!.assumingMemoryBound(to: Int32.self), out)
+                    }
+                }
+                #else
+                for k in 0..<6 {
+                    for l in 0..<8 {
+                        let i = 4 * tile(ofLane: l) + k
+                        out[8 * k + l] = i >= from && i < to ? p[i] : 0
+                    }
+                }
+                #endif
+            }
+            return inputTransform(six)
         }
         var rows: (Six, Six, Six, Six, Six, Six) = (row(0), row(1), row(2), row(3), row(4), row(5))
         withUnsafeBytes(of: &rows) { raw in
@@ -138,30 +175,9 @@ enum Winograd4x4 {
         }
     }
 
-    typealias Quarters = (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
-
-    /// Floats p[0..<16], p[16..<32], p[4..<20] and p[20..<36].
+    /// The inverse of `lane(ofTile:)`.
     @inline(__always)
-    static func load36(_ p: UnsafePointer<Float>) -> Quarters {
-        let raw = UnsafeRawPointer(p)
-        return (raw.loadUnaligned(as: SIMD16<Float>.self),
-                raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
-                raw.loadUnaligned(fromByteOffset: 16, as: SIMD16<Float>.self),
-                raw.loadUnaligned(fromByteOffset: 80, as: SIMD16<Float>.self))
-    }
-
-    /// `load36` of row y from column `left` of a plane, reading zeros outside it.
-    static func load36Clipped(_ plane: UnsafePointer<Float>, _ g: TileGeometry, y: Int, left: Int) -> Quarters {
-        var staged = (SIMD16<Float>(), SIMD16<Float>(), SIMD8<Float>())
-        return withUnsafeMutableBytes(of: &staged) { raw in
-            let row = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-            let from = max(left, 0), to = min(left + 36, g.w)
-            if y >= 0 && y < g.h && from < to {
-                (row + from - left).update(from: plane + y * g.w + from, count: to - from)
-            }
-            return load36(row)
-        }
-    }
+    static func tile(ofLane l: Int) -> Int { (l & 3) << 1 | l >> 2 }
 
     /// y tile = Aᵀ m A + bias for the 8 tiles of group `first + s`, s < `count`; `m` is a
     /// [36][coPadded][blockTiles] buffer, components `eStride` apart. Channels are the outer loop
@@ -185,8 +201,12 @@ enum Winograd4x4 {
             m.loadUnaligned(fromByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
         }
         // Aᵀ m (4 x 6), one column j at a time, parked in a stack buffer: its 24 vectors do not
-        // fit in the 16 registers.
-        withUnsafeTemporaryAllocation(byteCount: 24 * 32, alignment: 32) { raw in
+        // fit in the 16 registers. (A tuple: `withUnsafeTemporaryAllocation` of 768 bytes at
+        // alignment 32 called malloc and free, 15% of the F(4x4) kernels' samples.)
+        let zero = SIMD8<Float>()
+        var parked = ((zero, zero, zero, zero, zero, zero), (zero, zero, zero, zero, zero, zero),
+                      (zero, zero, zero, zero, zero, zero), (zero, zero, zero, zero, zero, zero))
+        withUnsafeMutableBytes(of: &parked) { raw in
             for j in 0..<6 {
                 let k = outputTransform((at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j)))
                 raw.storeBytes(of: k.0, toByteOffset: 32 * j, as: SIMD8<Float>.self)
@@ -194,52 +214,34 @@ enum Winograd4x4 {
                 raw.storeBytes(of: k.2, toByteOffset: 32 * (12 + j), as: SIMD8<Float>.self)
                 raw.storeBytes(of: k.3, toByteOffset: 32 * (18 + j), as: SIMD8<Float>.self)
             }
-            // Row i of (Aᵀ m) A: lane l holds column j of tile l; transposed so that tile l's 4
-            // columns land at 4l ..< 4l + 4.
+            // Row i of (Aᵀ m) A: lane l holds column j of the lane's tile; `storeRow` puts each
+            // tile's 4 columns together.
             for i in 0..<min(rows, 4) {
                 @inline(__always) func row(_ j: Int) -> SIMD8<Float> {
                     raw.load(fromByteOffset: 32 * (6 * i + j), as: SIMD8<Float>.self)
                 }
                 let k = outputTransform((row(0), row(1), row(2), row(3), row(4), row(5)))
-                let out = transpose4x8(k.0 + bias, k.1 + bias, k.2 + bias, k.3 + bias)
-                let dst = UnsafeMutableRawPointer(y + i * g.wo)
-                if cols == 32 {
-                    dst.storeBytes(of: out.0, as: SIMD8<Float>.self)
-                    dst.storeBytes(of: out.1, toByteOffset: 32, as: SIMD8<Float>.self)
-                    dst.storeBytes(of: out.2, toByteOffset: 64, as: SIMD8<Float>.self)
-                    dst.storeBytes(of: out.3, toByteOffset: 96, as: SIMD8<Float>.self)
-                } else {
-                    var staged = out
-                    withUnsafeBytes(of: &staged) { values in
-                        dst.copyMemory(from: values.baseAddress!, byteCount: 4 * cols)
-                    }
-                }
+                storeRow((k.0 + bias, k.1 + bias, k.2 + bias, k.3 + bias), to: y + i * g.wo, cols: cols)
             }
         }
     }
 
-    /// out[4l + j] = k_j[l]: four vectors of 8 lanes to 8 groups of 4, as 32 consecutive floats.
-    /// Written as the unpack / shuffle / lane-swap sequence of the classic AVX 4x8 transpose,
-    /// which LLVM matches to single shuffle instructions.
+    /// Writes the first `cols` of 32 output columns, from the 8 tiles' 4 output columns (lane l of
+    /// vector j: column j of the lane's tile, `lane(ofTile:)`).
     @inline(__always)
-    static func transpose4x8(_ k0: SIMD8<Float>, _ k1: SIMD8<Float>, _ k2: SIMD8<Float>, _ k3: SIMD8<Float>)
-        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-        @inline(__always) func unpackLow(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5])
+    static func storeRow(_ k: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
+                         to y: UnsafeMutablePointer<Float>, cols: Int) {
+        var staged = (k, (SIMD16<Float>(), SIMD16<Float>()))
+        withUnsafeMutableBytes(of: &staged) { raw in
+            let f = raw.baseAddress!.assumingMemoryBound(to: Float.self), out = cols == 32 ? y : f + 32
+            #if arch(x86_64)
+            singan_rows4(f, out)
+            #else
+            for l in 0..<8 {
+                for j in 0..<4 { out[4 * tile(ofLane: l) + j] = f[8 * j + l] }
+            }
+            #endif
+            if cols < 32 { y.update(from: f + 32, count: cols) }
         }
-        @inline(__always) func unpackHigh(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7])
-        }
-        @inline(__always) func pairsLow(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5])
-        }
-        @inline(__always) func pairsHigh(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7])
-        }
-        let t0 = unpackLow(k0, k1), t1 = unpackHigh(k0, k1), t2 = unpackLow(k2, k3), t3 = unpackHigh(k2, k3)
-        // Tiles (0 | 4), (1 | 5), (2 | 6), (3 | 7) in the two 128-bit halves.
-        let u0 = pairsLow(t0, t2), u1 = pairsHigh(t0, t2), u2 = pairsLow(t1, t3), u3 = pairsHigh(t1, t3)
-        return (SIMD8(lowHalf: u0.lowHalf, highHalf: u1.lowHalf), SIMD8(lowHalf: u2.lowHalf, highHalf: u3.lowHalf),
-                SIMD8(lowHalf: u0.highHalf, highHalf: u1.highHalf), SIMD8(lowHalf: u2.highHalf, highHalf: u3.highHalf))
     }
 }

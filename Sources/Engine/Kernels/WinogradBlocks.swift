@@ -36,10 +36,11 @@ struct TileGeometry {
         return (first, min(Self.blockGroups, groups - first))
     }
 
-    /// The lane of a group's vectors that holds its tile `t` (0 ..< 8, left to right): F(2x2)
-    /// permutes them (`Winograd2x2.lane(ofTile:)`), F(4x4) keeps their order.
+    /// The lane of a group's vectors that holds its tile `t` (0 ..< 8, left to right), in the
+    /// order the transforms' shuffles leave them (`Winograd2x2.lane(ofTile:)`,
+    /// `Winograd4x4.lane(ofTile:)`).
     @inline(__always)
-    func lane(ofTile t: Int) -> Int { size == 2 ? Winograd2x2.lane(ofTile: t) : t }
+    func lane(ofTile t: Int) -> Int { size == 2 ? Winograd2x2.lane(ofTile: t) : Winograd4x4.lane(ofTile: t) }
 
     /// (image, first output row, first output column) of a group.
     func origin(_ group: Int) -> (b: Int, row: Int, col: Int) {
