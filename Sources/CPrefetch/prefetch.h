@@ -88,6 +88,18 @@ singan_interleave_columns(const float *even, const float *odd, float *out) {
     _mm256_storeu_ps(out + 8, _mm256_unpackhi_ps(e, o));
 }
 
+/// The 4 x 4 transpose inside each 128-bit half of r0 ..< r3, stored to out[0..<32]: vector m
+/// (out[8 m ..< 8 m + 8]) holds element m of each half of r0, r1, r2, r3. 8 in-lane shuffles.
+__attribute__((target("avx2"))) static inline void
+singan_transpose4_halves(__m256 r0, __m256 r1, __m256 r2, __m256 r3, float *out) {
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpacklo_ps(r2, r3);
+    __m256 t2 = _mm256_unpackhi_ps(r0, r1), t3 = _mm256_unpackhi_ps(r2, r3);
+    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
+    _mm256_storeu_ps(out + 8, _mm256_shuffle_ps(t0, t1, 0xEE));
+    _mm256_storeu_ps(out + 16, _mm256_shuffle_ps(t2, t3, 0x44));
+    _mm256_storeu_ps(out + 24, _mm256_shuffle_ps(t2, t3, 0xEE));
+}
+
 /// Winograd4x4's columns of one row of 8 tiles from row[0..<32] (a0 ..< a3, 8 floats each) and
 /// row[4..<36] (b0 ..< b3): out[8 k + lane] = row[4 t + k] for k < 6, where lanes 0 to 7 hold
 /// tiles t = 0, 2, 4, 6, 1, 3, 5, 7 (Winograd4x4.lane(ofTile:)). In that order a 4 x 4 transpose
@@ -96,13 +108,8 @@ singan_interleave_columns(const float *even, const float *odd, float *out) {
 __attribute__((target("avx2"))) static inline void
 singan_columns4_of(singan_float8 a0, singan_float8 a1, singan_float8 a2, singan_float8 a3,
                    singan_float8 b0, singan_float8 b1, singan_float8 b2, singan_float8 b3, float *out) {
-    __m256 t0 = _mm256_unpacklo_ps((__m256)a0, (__m256)a1), t1 = _mm256_unpacklo_ps((__m256)a2, (__m256)a3);
-    __m256 t2 = _mm256_unpackhi_ps((__m256)a0, (__m256)a1), t3 = _mm256_unpackhi_ps((__m256)a2, (__m256)a3);
+    singan_transpose4_halves((__m256)a0, (__m256)a1, (__m256)a2, (__m256)a3, out);
     __m256 s0 = _mm256_unpacklo_ps((__m256)b0, (__m256)b1), s1 = _mm256_unpacklo_ps((__m256)b2, (__m256)b3);
-    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
-    _mm256_storeu_ps(out + 8, _mm256_shuffle_ps(t0, t1, 0xEE));
-    _mm256_storeu_ps(out + 16, _mm256_shuffle_ps(t2, t3, 0x44));
-    _mm256_storeu_ps(out + 24, _mm256_shuffle_ps(t2, t3, 0xEE));
     _mm256_storeu_ps(out + 32, _mm256_shuffle_ps(s0, s1, 0x44));
     _mm256_storeu_ps(out + 40, _mm256_shuffle_ps(s0, s1, 0xEE));
 }
@@ -151,12 +158,7 @@ singan_rows4(const float *k, float *out) {
     __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + 8);
     __m256 k2 = _mm256_loadu_ps(k + 16), k3 = _mm256_loadu_ps(k + 24);
     __asm__("" : "+x"(k0), "+x"(k1), "+x"(k2), "+x"(k3));
-    __m256 t0 = _mm256_unpacklo_ps(k0, k1), t1 = _mm256_unpacklo_ps(k2, k3);
-    __m256 t2 = _mm256_unpackhi_ps(k0, k1), t3 = _mm256_unpackhi_ps(k2, k3);
-    _mm256_storeu_ps(out, _mm256_shuffle_ps(t0, t1, 0x44));
-    _mm256_storeu_ps(out + 8, _mm256_shuffle_ps(t0, t1, 0xEE));
-    _mm256_storeu_ps(out + 16, _mm256_shuffle_ps(t2, t3, 0x44));
-    _mm256_storeu_ps(out + 24, _mm256_shuffle_ps(t2, t3, 0xEE));
+    singan_transpose4_halves(k0, k1, k2, k3, out);
 }
 
 /// out[8 j + k] = rows[k * stride + j] for k < 8, j < 16: eight rows of 16 floats (eight planes'
