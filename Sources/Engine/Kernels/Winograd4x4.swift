@@ -26,38 +26,70 @@ enum Winograd4x4 {
     @inline(__always)
     static func lane(ofTile t: Int) -> Int { (t & 1) << 2 | t >> 1 }
 
-    /// G v for a 3-vector v, in lanes 0..<6: the filter transform along one axis.
+    typealias SixFilters = (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
+
+    /// G v for 3-vectors v (of 4 filters each, one per lane): the filter transform along one axis.
     @inline(__always)
-    static func filterTransform(_ g0: Float, _ g1: Float, _ g2: Float) -> SIMD8<Float> {
-        let sumEnds = g0 + g2, sixth: Float = 1 / 6
-        let quarterSum = 0.25 * g0 + g2, half = 0.5 * g1
-        return SIMD8(0.25 * g0, -(sumEnds + g1) * sixth, -(sumEnds - g1) * sixth,
-                     (quarterSum + half) * sixth, (quarterSum - half) * sixth, g2, 0, 0)
+    static func filterTransform(_ g0: SIMD4<Float>, _ g1: SIMD4<Float>, _ g2: SIMD4<Float>) -> SixFilters {
+        let quarter = SIMD4<Float>(repeating: 0.25), half = SIMD4<Float>(repeating: 0.5)
+        let sixth = SIMD4<Float>(repeating: 1 / 6)
+        let sumEnds = g0 + g2, quarterSum = quarter * g0 + g2, halfMiddle = half * g1
+        return (quarter * g0, -(sumEnds + g1) * sixth, -(sumEnds - g1) * sixth,
+                (quarterSum + halfMiddle) * sixth, (quarterSum - halfMiddle) * sixth, g2)
     }
 
     /// U = G g Gᵀ for every (output, input) channel pair. With `transposed`, the filter of the
     /// transposed convolution: g'[c, o] = rot180(weight[o, c]), so `weight` is [ci, co, 3, 3].
-    /// Pairs go in the order of U's rows, so each component is written sequentially.
+    ///
+    /// One item per 4 output channels (one packed row block of U, the 4 filters in the lanes of
+    /// one SIMD4, so each of the 36 components is one vector store), on the workers from 512
+    /// channel pairs on, as in `Winograd2x2`. One filter per call on the calling thread took 4.3%
+    /// of a 2-thread training iteration's samples at 53 x 71.
     @inline(never)  // its own symbol in profiles; called once per convolution
     static func transformFilters(_ weight: UnsafePointer<Float>, co: Int, ci: Int,
                                  transposed: Bool, into u: WinogradFilters) {
-        u.base.update(repeating: 0, count: WinogradFilters.count(components: components, co: co, ci: ci))
-        let eStride = u.eStride
-        for quad in stride(from: 0, to: co, by: 4) {
-            for c in 0..<ci {
-                for o in quad..<min(quad + 4, co) {
-                    @inline(__always) func g(_ ky: Int, _ kx: Int) -> Float {
-                        transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx] : weight[(o * ci + c) * 9 + 3 * ky + kx]
+        let blocks = (co + 3) / 4
+        if co * ci >= 512 {
+            ComputeThreads.parallelFor(blocks) { _, block in
+                transformFilterBlock(weight, co: co, ci: ci, transposed: transposed, block: block, into: u)
+            }
+        } else {
+            for block in 0..<blocks {
+                transformFilterBlock(weight, co: co, ci: ci, transposed: transposed, block: block, into: u)
+            }
+        }
+    }
+
+    /// `transformFilters` of output channels 4 `block` ..< 4 `block` + 4, one per lane (the
+    /// lanes past `co` transform zeros). Every float of the block's rows of U is written.
+    @inline(__always)
+    private static func transformFilterBlock(_ weight: UnsafePointer<Float>, co: Int, ci: Int, transposed: Bool,
+                                             block: Int, into u: WinogradFilters) {
+        let eStride = u.eStride, first = 4 * block, lanes = min(4, co - first)
+        for c in 0..<ci {
+            @inline(__always) func g(_ ky: Int, _ kx: Int) -> SIMD4<Float> {
+                var filters = SIMD4<Float>()
+                for l in 0..<lanes {
+                    let o = first + l
+                    filters[l] = transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx]
+                                            : weight[(o * ci + c) * 9 + 3 * ky + kx]
+                }
+                return filters
+            }
+            // Columns kx of G g (6 x 3), then each of its rows i transformed along kx.
+            var columns = (filterTransform(g(0, 0), g(1, 0), g(2, 0)), filterTransform(g(0, 1), g(1, 1), g(2, 1)),
+                           filterTransform(g(0, 2), g(1, 2), g(2, 2)))
+            let dst = UnsafeMutableRawPointer(u.base + (block * ci + c) * 4)
+            withUnsafeBytes(of: &columns) { raw in
+                for i in 0..<6 {
+                    @inline(__always) func at(_ kx: Int) -> SIMD4<Float> {
+                        raw.load(fromByteOffset: 16 * (6 * kx + i), as: SIMD4<Float>.self)
                     }
-                    // Columns kx of G g (6 x 3), then each of its rows i transformed along kx.
-                    let c0 = filterTransform(g(0, 0), g(1, 0), g(2, 0))
-                    let c1 = filterTransform(g(0, 1), g(1, 1), g(2, 1))
-                    let c2 = filterTransform(g(0, 2), g(1, 2), g(2, 2))
-                    let dst = u.base + (quad * ci + c * 4) + o - quad
-                    for i in 0..<6 {
-                        let row = filterTransform(c0[i], c1[i], c2[i])
-                        for j in 0..<6 { dst[(6 * i + j) * eStride] = row[j] }
+                    let row = filterTransform(at(0), at(1), at(2))
+                    @inline(__always) func put(_ j: Int, _ value: SIMD4<Float>) {
+                        dst.storeBytes(of: value, toByteOffset: 4 * (6 * i + j) * eStride, as: SIMD4<Float>.self)
                     }
+                    put(0, row.0); put(1, row.1); put(2, row.2); put(3, row.3); put(4, row.4); put(5, row.5)
                 }
             }
         }
@@ -103,9 +135,11 @@ enum Winograd4x4 {
         return (four * d0 - five * d2 + d4, a + b, a - b, c + e, c - e, four * d1 - five * d3 + d5)
     }
 
+    typealias Four = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
     /// Aᵀ applied to 6 values: 4 outputs.
     @inline(__always)
-    static func outputTransform(_ m: Six) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    static func outputTransform(_ m: Six) -> Four {
         let (m0, m1, m2, m3, m4, m5) = m
         let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
         let two = SIMD8<Float>(repeating: 2), four = SIMD8<Float>(repeating: 4), eight = SIMD8<Float>(repeating: 8)
@@ -200,25 +234,20 @@ enum Winograd4x4 {
         @inline(__always) func at(_ e: Int) -> SIMD8<Float> {
             m.loadUnaligned(fromByteOffset: 4 * e * eStride, as: SIMD8<Float>.self)
         }
-        // Aᵀ m (4 x 6), one column j at a time, parked in a stack buffer: its 24 vectors do not
-        // fit in the 16 registers. (A tuple: `withUnsafeTemporaryAllocation` of 768 bytes at
-        // alignment 32 called malloc and free, 15% of the F(4x4) kernels' samples.)
-        let zero = SIMD8<Float>()
-        var parked = ((zero, zero, zero, zero, zero, zero), (zero, zero, zero, zero, zero, zero),
-                      (zero, zero, zero, zero, zero, zero), (zero, zero, zero, zero, zero, zero))
-        withUnsafeMutableBytes(of: &parked) { raw in
-            for j in 0..<6 {
-                let k = outputTransform((at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j)))
-                raw.storeBytes(of: k.0, toByteOffset: 32 * j, as: SIMD8<Float>.self)
-                raw.storeBytes(of: k.1, toByteOffset: 32 * (6 + j), as: SIMD8<Float>.self)
-                raw.storeBytes(of: k.2, toByteOffset: 32 * (12 + j), as: SIMD8<Float>.self)
-                raw.storeBytes(of: k.3, toByteOffset: 32 * (18 + j), as: SIMD8<Float>.self)
-            }
+        // Aᵀ m (4 x 6), one column j at a time, parked on the stack: its 24 vectors do not fit in
+        // the 16 registers. Built from its values: a tuple of zeros written through
+        // `withUnsafeMutableBytes` cost a 768-byte memset per call (3.7% of a training
+        // iteration's samples at 128 x 128), and `withUnsafeTemporaryAllocation` a malloc.
+        @inline(__always) func column(_ j: Int) -> Four {
+            outputTransform((at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j)))
+        }
+        var parked = (column(0), column(1), column(2), column(3), column(4), column(5))
+        withUnsafeBytes(of: &parked) { raw in
             // Row i of (Aᵀ m) A: lane l holds column j of the lane's tile; `storeRow` puts each
             // tile's 4 columns together.
             for i in 0..<min(rows, 4) {
                 @inline(__always) func row(_ j: Int) -> SIMD8<Float> {
-                    raw.load(fromByteOffset: 32 * (6 * i + j), as: SIMD8<Float>.self)
+                    raw.load(fromByteOffset: 32 * (4 * j + i), as: SIMD8<Float>.self)
                 }
                 let k = outputTransform((row(0), row(1), row(2), row(3), row(4), row(5)))
                 storeRow((k.0 + bias, k.1 + bias, k.2 + bias, k.3 + bias), to: y + i * g.wo, cols: cols)
@@ -229,7 +258,7 @@ enum Winograd4x4 {
     /// Writes the first `cols` of 32 output columns, from the 8 tiles' 4 output columns (lane l of
     /// vector j: column j of the lane's tile, `lane(ofTile:)`).
     @inline(__always)
-    static func storeRow(_ k: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
+    static func storeRow(_ k: Four,
                          to y: UnsafeMutablePointer<Float>, cols: Int) {
         var staged = (k, (SIMD16<Float>(), SIMD16<Float>()))
         withUnsafeMutableBytes(of: &staged) { raw in
