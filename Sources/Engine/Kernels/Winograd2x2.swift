@@ -30,33 +30,43 @@ enum Winograd2x2 {
         }
     }
 
-    /// `transformFilters` of output channels 4 `block` ..< 4 `block` + 4 (the ones past `co` zero).
+    /// `transformFilters` of output channels 4 `block` ..< 4 `block` + 4, one per lane (the lanes
+    /// past `co` transform zeros), so each of the 16 components is one vector store. Every float
+    /// of the block's rows of U is written.
+    @inline(__always)
     private static func transformFilterBlock(_ weight: UnsafePointer<Float>, co: Int, ci: Int, transposed: Bool,
                                              block: Int, into u: WinogradFilters) {
-        let eStride = u.eStride
-        for e in 0..<components { (u.base + e * eStride + block * ci * 4).update(repeating: 0, count: ci * 4) }
-        for o in 4 * block..<min(co, 4 * block + 4) {
-            for c in 0..<ci {
-                @inline(__always) func g(_ ky: Int, _ kx: Int) -> Float {
-                    transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx] : weight[(o * ci + c) * 9 + 3 * ky + kx]
+        let eStride = u.eStride, first = 4 * block, lanes = min(4, co - first)
+        let half = SIMD4<Float>(repeating: 0.5)
+        typealias Four = (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
+        // G v for 3-vectors v (of 4 filters each): the filter transform along one axis.
+        @inline(__always) func transform(_ g0: SIMD4<Float>, _ g1: SIMD4<Float>, _ g2: SIMD4<Float>) -> Four {
+            (g0, half * (g0 + g1 + g2), half * (g0 - g1 + g2), g2)
+        }
+        for c in 0..<ci {
+            @inline(__always) func g(_ ky: Int, _ kx: Int) -> SIMD4<Float> {
+                var filters = SIMD4<Float>()
+                for l in 0..<lanes {
+                    let o = first + l
+                    filters[l] = transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx]
+                                            : weight[(o * ci + c) * 9 + 3 * ky + kx]
                 }
-                // Gg (4 x 3), one column at a time.
-                var gg = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
-                for kx in 0..<3 {
-                    let g0 = g(0, kx), g1 = g(1, kx), g2 = g(2, kx)
-                    let column = SIMD4<Float>(g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
-                    switch kx { case 0: gg.0 = column; case 1: gg.1 = column; default: gg.2 = column }
-                }
-                // (Gg)Gᵀ: the same combination of Gg's columns.
-                let out = (gg.0, 0.5 * (gg.0 + gg.1 + gg.2), 0.5 * (gg.0 - gg.1 + gg.2), gg.2)
-                let dst = u.base + (o / 4 * ci + c) * 4 + o % 4
-                for i in 0..<4 {
-                    dst[(4 * i) * eStride] = out.0[i]
-                    dst[(4 * i + 1) * eStride] = out.1[i]
-                    dst[(4 * i + 2) * eStride] = out.2[i]
-                    dst[(4 * i + 3) * eStride] = out.3[i]
-                }
+                return filters
             }
+            // Gg (4 x 3), one column kx at a time, then each of its rows i transformed along kx.
+            let gg = (transform(g(0, 0), g(1, 0), g(2, 0)), transform(g(0, 1), g(1, 1), g(2, 1)),
+                      transform(g(0, 2), g(1, 2), g(2, 2)))
+            let dst = UnsafeMutableRawPointer(u.base + (block * ci + c) * 4)
+            @inline(__always) func put(_ i: Int, _ row: Four) {
+                dst.storeBytes(of: row.0, toByteOffset: 4 * (4 * i) * eStride, as: SIMD4<Float>.self)
+                dst.storeBytes(of: row.1, toByteOffset: 4 * (4 * i + 1) * eStride, as: SIMD4<Float>.self)
+                dst.storeBytes(of: row.2, toByteOffset: 4 * (4 * i + 2) * eStride, as: SIMD4<Float>.self)
+                dst.storeBytes(of: row.3, toByteOffset: 4 * (4 * i + 3) * eStride, as: SIMD4<Float>.self)
+            }
+            put(0, transform(gg.0.0, gg.1.0, gg.2.0))
+            put(1, transform(gg.0.1, gg.1.1, gg.2.1))
+            put(2, transform(gg.0.2, gg.1.2, gg.2.2))
+            put(3, transform(gg.0.3, gg.1.3, gg.2.3))
         }
     }
 
