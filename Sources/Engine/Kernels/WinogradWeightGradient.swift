@@ -341,9 +341,9 @@ enum WinogradWeightGradient {
 }
 
 /// One tile of gy for 8 gradient channels, read by `WinogradWeightGradient.forEachGradientTile`'s
-/// body as `tile(p, q)`: gy[o ..< o + 8, row + p, column + q], zero outside the planes. A struct,
-/// not a closure: as a closure its 16 or 36 reads per tile stayed indirect calls (`call *%r12`),
-/// 5.7% of a training iteration's samples at 128 x 128.
+/// body as `gather(p, q)`: gy[o ..< o + 8, row + p, column + q], zero outside the planes. A
+/// struct, not a closure: as a closure its 4 (F(2x2)) or 16 (F(4x4)) reads per tile stayed
+/// indirect calls (`call *%r12`), 5.7% of a training iteration's samples at 128 x 128.
 struct GradientTile {
     /// The group's rows transposed into vectors over the channels, at this tile's first column
     /// (`columns` vectors per row), when the group lies whole inside gy; else nil.
