@@ -14,19 +14,11 @@ enum Winograd2x2 {
     /// U = G g Gᵀ for every (output, input) channel pair. With `transposed`, the filter of the
     /// transposed convolution: g'[c, o] = rot180(weight[o, c]), so `weight` is [ci, co, 3, 3].
     ///
-    /// One item per 4 output channels (one packed row block of U), on the workers from 512 channel
-    /// pairs on: on the calling thread alone, the filter transforms of a 2-thread training step at
-    /// 53 x 71 took a tenth of the time its worker waited.
+    /// One item per 4 output channels (`WinogradFilters.forEachBlock`).
     static func transformFilters(_ weight: UnsafePointer<Float>, co: Int, ci: Int,
                                  transposed: Bool, into u: WinogradFilters) {
-        let blocks = (co + 3) / 4
-        let transform = { (block: Int) in
+        WinogradFilters.forEachBlock(co: co, ci: ci) { block in
             transformFilterBlock(weight, co: co, ci: ci, transposed: transposed, block: block, into: u)
-        }
-        if co * ci >= 512 {
-            ComputeThreads.parallelFor(blocks) { _, block in transform(block) }
-        } else {
-            for block in 0..<blocks { transform(block) }
         }
     }
 

@@ -41,22 +41,13 @@ enum Winograd4x4 {
     /// U = G g Gᵀ for every (output, input) channel pair. With `transposed`, the filter of the
     /// transposed convolution: g'[c, o] = rot180(weight[o, c]), so `weight` is [ci, co, 3, 3].
     ///
-    /// One item per 4 output channels (one packed row block of U, the 4 filters in the lanes of
-    /// one SIMD4, so each of the 36 components is one vector store), on the workers from 512
-    /// channel pairs on, as in `Winograd2x2`. One filter per call on the calling thread took 4.3%
-    /// of a 2-thread training iteration's samples at 53 x 71.
+    /// One item per 4 output channels (`WinogradFilters.forEachBlock`), the 4 filters in the
+    /// lanes of one SIMD4, so each of the 36 components is one vector store.
     @inline(never)  // its own symbol in profiles; called once per convolution
     static func transformFilters(_ weight: UnsafePointer<Float>, co: Int, ci: Int,
                                  transposed: Bool, into u: WinogradFilters) {
-        let blocks = (co + 3) / 4
-        if co * ci >= 512 {
-            ComputeThreads.parallelFor(blocks) { _, block in
-                transformFilterBlock(weight, co: co, ci: ci, transposed: transposed, block: block, into: u)
-            }
-        } else {
-            for block in 0..<blocks {
-                transformFilterBlock(weight, co: co, ci: ci, transposed: transposed, block: block, into: u)
-            }
+        WinogradFilters.forEachBlock(co: co, ci: ci) { block in
+            transformFilterBlock(weight, co: co, ci: ci, transposed: transposed, block: block, into: u)
         }
     }
 

@@ -61,6 +61,19 @@ struct WinogradFilters {
     static func count(components: Int, co: Int, ci: Int) -> Int {
         components * MicroKernel.componentStride((co + 3) / 4 * 4 * ci)
     }
+
+    /// Calls `body(block)` for every packed row block of U (output channels 4 `block` ..< 4
+    /// `block` + 4), on the workers from 512 channel pairs on. On the calling thread alone, the
+    /// filter transforms of a 2-thread training step at 53 x 71 took a tenth of the time its worker
+    /// waited (F(2x2)), and 4.3% of its samples (F(4x4), one filter at a time).
+    static func forEachBlock(co: Int, ci: Int, _ body: (_ block: Int) -> Void) {
+        let blocks = (co + 3) / 4
+        if co * ci >= 512 {
+            ComputeThreads.parallelFor(blocks) { _, block in body(block) }
+        } else {
+            for block in 0..<blocks { body(block) }
+        }
+    }
 }
 
 enum WinogradBlocks {
