@@ -28,7 +28,7 @@ enum Winograd2x2 {
     @inline(__always)
     private static func transformFilterBlock(_ weight: UnsafePointer<Float>, co: Int, ci: Int, transposed: Bool,
                                              block: Int, into u: WinogradFilters) {
-        let eStride = u.eStride, first = 4 * block, lanes = min(4, co - first)
+        let eStride = u.eStride
         let half = SIMD4<Float>(repeating: 0.5)
         typealias Four = (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
         // G v for 3-vectors v (of 4 filters each): the filter transform along one axis.
@@ -37,13 +37,8 @@ enum Winograd2x2 {
         }
         for c in 0..<ci {
             @inline(__always) func g(_ ky: Int, _ kx: Int) -> SIMD4<Float> {
-                var filters = SIMD4<Float>()
-                for l in 0..<lanes {
-                    let o = first + l
-                    filters[l] = transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx]
-                                            : weight[(o * ci + c) * 9 + 3 * ky + kx]
-                }
-                return filters
+                WinogradFilters.taps(weight, co: co, ci: ci, transposed: transposed, block: block, channel: c,
+                                     ky: ky, kx: kx)
             }
             // Gg (4 x 3), one column kx at a time, then each of its rows i transformed along kx.
             let gg = (transform(g(0, 0), g(1, 0), g(2, 0)), transform(g(0, 1), g(1, 1), g(2, 1)),

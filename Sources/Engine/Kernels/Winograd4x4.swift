@@ -56,16 +56,11 @@ enum Winograd4x4 {
     @inline(__always)
     private static func transformFilterBlock(_ weight: UnsafePointer<Float>, co: Int, ci: Int, transposed: Bool,
                                              block: Int, into u: WinogradFilters) {
-        let eStride = u.eStride, first = 4 * block, lanes = min(4, co - first)
+        let eStride = u.eStride
         for c in 0..<ci {
             @inline(__always) func g(_ ky: Int, _ kx: Int) -> SIMD4<Float> {
-                var filters = SIMD4<Float>()
-                for l in 0..<lanes {
-                    let o = first + l
-                    filters[l] = transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx]
-                                            : weight[(o * ci + c) * 9 + 3 * ky + kx]
-                }
-                return filters
+                WinogradFilters.taps(weight, co: co, ci: ci, transposed: transposed, block: block, channel: c,
+                                     ky: ky, kx: kx)
             }
             // Columns kx of G g (6 x 3), then each of its rows i transformed along kx.
             var columns = (filterTransform(g(0, 0), g(1, 0), g(2, 0)), filterTransform(g(0, 1), g(1, 1), g(2, 1)),

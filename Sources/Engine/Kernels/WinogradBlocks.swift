@@ -74,6 +74,20 @@ struct WinogradFilters {
             for block in 0..<blocks { body(block) }
         }
     }
+
+    /// Tap (ky, kx) of the filters of output channels 4 `block` ..< 4 `block` + 4 and input
+    /// channel c, one per lane (zero past `co`). With `transposed`, of the transposed
+    /// convolution's filters g'[c, o] = rot180(weight[o, c]), `weight` being [ci, co, 3, 3].
+    @inline(__always)
+    static func taps(_ weight: UnsafePointer<Float>, co: Int, ci: Int, transposed: Bool, block: Int,
+                     channel c: Int, ky: Int, kx: Int) -> SIMD4<Float> {
+        var filters = SIMD4<Float>()
+        for l in 0..<min(4, co - 4 * block) {
+            let o = 4 * block + l
+            filters[l] = transposed ? weight[(c * co + o) * 9 + 8 - 3 * ky - kx] : weight[(o * ci + c) * 9 + 3 * ky + kx]
+        }
+        return filters
+    }
 }
 
 enum WinogradBlocks {
