@@ -190,12 +190,13 @@ public final class SinGANTrainer {
         return try model.upsample(try model.reconstruction(atScale: n - 1), to: size)
     }
 
-    /// `config.randomInputBank` draws of rand(n), from a generator seeded by the run's seed and
-    /// n alone, so that a resumed run makes the same bank. Empty at scale 0 and without a bank.
+    /// `config.randomInputBankSize` draws of rand(n), from a generator seeded by the run's seed
+    /// and n alone, so that a resumed run makes the same bank. Empty where rand(n) is drawn anew.
     private func randomInputBank(atScale n: Int) throws -> [Tensor] {
-        guard n > 0, config.randomInputBank > 0 else { return [] }
+        let count = config.randomInputBankSize(atScale: n, of: pyramid.geometry.sizes[n])
+        guard count > 0 else { return [] }
         let bankRNG = scaleRNG(n, salt: 0x9E37_79B9_7F4A_7C15)
-        return try (0..<config.randomInputBank).map { _ in try model!.randomInput(atScale: n, rng: bankRNG) }
+        return try (0..<count).map { _ in try model!.randomInput(atScale: n, rng: bankRNG) }
     }
 
     /// At the end of a scale trained on windows, `config.normalizationPasses` whole-image passes
@@ -315,7 +316,7 @@ public final class SinGANTrainer {
         let side = config.cropSize > 0 ? config.cropSize : Int.max
         let pixels = Double((min(size.height, side) + 2 * networkPadding) * (min(size.width, side) + 2 * networkPadding))
         let c = Double(config.channels(atScale: n))
-        let randomInput = n > 0 && config.randomInputBank == 0 ? 1.3 : 0
+        let randomInput = n > 0 && config.randomInputBankSize(atScale: n, of: size) == 0 ? 1.3 : 0
         let critic = 7 + 7 / Double(config.penaltyInterval) + randomInput
         return pixels * c * c.squareRoot() * (Double(schedule.criticSteps) * critic + Double(schedule.generatorSteps) * 8)
     }

@@ -10,7 +10,8 @@ import TensorAssertions
 /// PyTorch oracle.
 final class FastTrainingTests: XCTestCase {
     /// The tiny test settings with every `fast` mechanism switched on: windows smaller than
-    /// every scale, a coarse schedule for the two coarsest scales, a bank, a lazy penalty,
+    /// every scale, a coarse schedule for the two coarsest scales, a bank at the finer scales
+    /// (the coarse ones draw rand(n) anew, as `fast`'s do), a lazy penalty,
     /// recomputed BatchNorm statistics.
     static var config: TrainingConfig {
         var c = TinySinGAN.config
@@ -21,6 +22,7 @@ final class FastTrainingTests: XCTestCase {
         c.coarseSchedule = StepSchedule(iterations: 12, criticSteps: 2, generatorSteps: 1)
         c.cropSize = 20
         c.randomInputBank = 3
+        c.coarseRandomInputBank = false
         c.penaltyInterval = 2
         c.normalizationPasses = 3
         c.checkpointInterval = 5
@@ -168,10 +170,24 @@ final class FastTrainingTests: XCTestCase {
         }
     }
 
+    /// rand(n)'s bank: none at scale 0; under `fast`, none at the coarse schedule's scales (drawn
+    /// anew there) and 16 draws at the finer ones; at every scale from 1 with
+    /// `coarseRandomInputBank`; none anywhere in the paper.
+    func testRandomInputBankSizePerScale() {
+        let sizes = [(25, 34), (33, 43), (42, 56), (54, 71), (69, 91), (186, 248)].map { ImageSize(height: $0.0, width: $0.1) }
+        let fast = TrainingConfig.fast
+        XCTAssertEqual(sizes.indices.map { fast.followsCoarseSchedule(scale: $0, of: sizes[$0]) }, [true, true, true, true, false, false])
+        XCTAssertEqual(sizes.indices.map { fast.randomInputBankSize(atScale: $0, of: sizes[$0]) }, [0, 0, 0, 0, 16, 16])
+        var banked = fast
+        banked.coarseRandomInputBank = true
+        XCTAssertEqual(sizes.indices.map { banked.randomInputBankSize(atScale: $0, of: sizes[$0]) }, [0, 16, 16, 16, 16, 16])
+        XCTAssertEqual(sizes.indices.map { TrainingConfig.paper.randomInputBankSize(atScale: $0, of: sizes[$0]) }, [0, 0, 0, 0, 0, 0])
+    }
+
     /// Model files written before these settings existed decode to the paper's behaviour.
     func testConfigurationsWithoutSpeedSettingsDecodeAsThePaper() throws {
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig.paper)) as! [String: Any]
-        for key in ["cropSize", "randomInputBank", "penaltyInterval", "coarseSide", "coarseScales", "coarseSchedule",
+        for key in ["cropSize", "randomInputBank", "coarseRandomInputBank", "penaltyInterval", "coarseSide", "coarseScales", "coarseSchedule",
                     "normalizationPasses"] {
             json.removeValue(forKey: key)
         }
