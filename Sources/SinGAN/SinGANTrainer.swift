@@ -297,28 +297,42 @@ public final class SinGANTrainer {
             losses: losses, noiseAmplitude: s.sigma, noiseFloor: s.noiseFloor)
     }
 
-    /// The relative cost of one iteration at scale n, in forward passes of one network over the
-    /// (padded) window times width^1.5: a critic step is about 7 passes (the generator's
-    /// forward, the critic on two images forward and backward) plus 7 for the penalty (forward,
-    /// input gradient with a graph, and its backward) when it applies, plus the coarser scales'
-    /// forward passes for rand(n) unless it comes from a bank (about 1.3 passes of this scale:
-    /// each coarser scale has about 0.56 times the pixels); a generator step about 8 (the
+    /// The relative cost of one iteration at scale n, in forward passes of one network (see
+    /// `passCost`): a critic step is about 7 passes (the generator's forward, the critic on two
+    /// images forward and backward) plus 7 for the penalty (forward, input gradient with a graph,
+    /// and its backward) when it applies, plus, for rand(n) unless it comes from a bank, one
+    /// forward pass of every coarser generator at its full size; a generator step about 8 (the
     /// generator twice forward and backward, the critic forward and input backward).
+    private func iterationCost(atScale n: Int) -> Double {
+        let sizes = pyramid.geometry.sizes
+        let schedule = config.schedule(forScale: n, of: sizes[n])
+        let pass = passCost(sizes[n], window: config.cropSize, channels: config.channels(atScale: n))
+        var critic = (7 + 7 / Double(config.penaltyInterval)) * pass
+        if n > 0 && config.randomInputBankSize(atScale: n, of: sizes[n]) == 0 {
+            critic += (0..<n).reduce(0) { $0 + passCost(sizes[$1], window: 0, channels: config.channels(atScale: $1)) }
+        }
+        return Double(schedule.criticSteps) * critic + Double(schedule.generatorSteps) * 8 * pass
+    }
+
+    /// One network's forward pass over an image of `size` (or its `window` when that is smaller;
+    /// 0 for none): its padded pixels x (width / 32)^1.5, plus 900 pixels' worth of fixed cost.
+    ///
+    /// The fixed cost is the per-op overhead (dispatch, allocation, small element-wise ops) that
+    /// dominates tiny scales: fitted on balloons at `fast` (2 Zen 3 cores, 2026-12-04), time per
+    /// pass = 198 ns x padded pixels + 179 us, i.e. 906 pixels at 25 x 34 (1,540 padded pixels)
+    /// to 138 x 138 (19,044). Without it the four coarse scales cost 28% more per unit than the
+    /// finer ones, and the ETA after the first minute was 24% too long.
     ///
     /// Width^1.5, not the convolutions' width^2: measured time per padded pixel is about 12 us
     /// at 32 channels and 34 us at 64 (balloons, 1 + 1 steps, 2 cores: 2.8x, not 4x; at 32
-    /// channels element-wise ops, BatchNorm and the F(2x2) kernels weigh more). For a run with
-    /// widths 32 and 64 (`fast` with 64 channels at the finer scales) width^2 made the total ETA
-    /// after the first minute 43% too long, width^1.5 10% (docs/FAST-PRESET.md).
-    private func iterationCost(atScale n: Int) -> Double {
-        let size = pyramid.geometry.sizes[n]
-        let schedule = config.schedule(forScale: n, of: size)
-        let side = config.cropSize > 0 ? config.cropSize : Int.max
+    /// channels element-wise ops and BatchNorm weigh more). For a run with widths 32 and 64
+    /// (`fast` with 64 channels at the finer scales) width^2 made the total ETA after the first
+    /// minute 43% too long, width^1.5 10% (docs/FAST-PRESET.md).
+    private func passCost(_ size: ImageSize, window: Int, channels: Int) -> Double {
+        let side = window > 0 ? window : Int.max
         let pixels = Double((min(size.height, side) + 2 * networkPadding) * (min(size.width, side) + 2 * networkPadding))
-        let c = Double(config.channels(atScale: n))
-        let randomInput = n > 0 && config.randomInputBankSize(atScale: n, of: size) == 0 ? 1.3 : 0
-        let critic = 7 + 7 / Double(config.penaltyInterval) + randomInput
-        return pixels * c * c.squareRoot() * (Double(schedule.criticSteps) * critic + Double(schedule.generatorSteps) * 8)
+        let width = Double(channels) / 32
+        return pixels * width * width.squareRoot() + 900
     }
 }
 
