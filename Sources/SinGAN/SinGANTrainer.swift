@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 
 /// Trains a SinGAN coarse to fine (docs/ALGORITHM.md section 3), with checkpoints that let an
 /// interrupted run continue to the very same model, bit for bit.
@@ -315,24 +316,22 @@ public final class SinGANTrainer {
     }
 
     /// One network's forward pass over an image of `size` (or its `window` when that is smaller;
-    /// 0 for none): its padded pixels x (width / 32)^1.5, plus 900 pixels' worth of fixed cost.
+    /// 0 for none): its padded pixels x (width / 32)^1.7, plus 900 pixels' worth of fixed cost.
     ///
     /// The fixed cost is the per-op overhead (dispatch, allocation, small element-wise ops) that
     /// dominates tiny scales: fitted on balloons at `fast` (2 Zen 3 cores, 2026-12-04), time per
-    /// pass = 198 ns x padded pixels + 179 us, i.e. 906 pixels at 25 x 34 (1,540 padded pixels)
-    /// to 138 x 138 (19,044). Without it the four coarse scales cost 28% more per unit than the
-    /// finer ones, and the ETA after the first minute was 24% too long.
+    /// pass = 198 ns x padded pixels + 179 us, i.e. 906 pixels, from 25 x 34 (1,540 padded
+    /// pixels) to 138 x 138 (19,044). Without it the four coarse scales cost 28% more per unit
+    /// than the finer ones, and the ETA after the first minute was up to 38% too long.
     ///
-    /// Width^1.5, not the convolutions' width^2: measured time per padded pixel is about 12 us
-    /// at 32 channels and 34 us at 64 (balloons, 1 + 1 steps, 2 cores: 2.8x, not 4x; at 32
-    /// channels element-wise ops and BatchNorm weigh more). For a run with widths 32 and 64
-    /// (`fast` with 64 channels at the finer scales) width^2 made the total ETA after the first
-    /// minute 43% too long, width^1.5 10% (docs/FAST-PRESET.md).
+    /// Width^1.7, not the convolutions' width^2: element-wise ops and BatchNorm grow with the
+    /// width only. Fitted with the fixed cost on `paper` (widths 32, 64 and 128; 3 + 3 steps) and
+    /// `fast`: the per-scale times' rms error in log is 0.06 with 1.7, 0.11 with 1.5
+    /// (BENCHMARKS.md, "All nine images re-timed").
     private func passCost(_ size: ImageSize, window: Int, channels: Int) -> Double {
         let side = window > 0 ? window : Int.max
         let pixels = Double((min(size.height, side) + 2 * networkPadding) * (min(size.width, side) + 2 * networkPadding))
-        let width = Double(channels) / 32
-        return pixels * width * width.squareRoot() + 900
+        return pixels * pow(Double(channels) / 32, 1.7) + 900
     }
 }
 
