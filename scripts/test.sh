@@ -34,12 +34,14 @@ if [ "$status" -ne 0 ]; then exit "$status"; fi
 if [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then exit 1; fi
 
 # The whole suite (no arguments, as in CI) also builds the demo's lean binary, without the
-# PostgreSQL trait (about 230 CPU-seconds; in its own folder, so that the suite's build in .build
-# stays as it is), and checks that it refuses a PostgreSQL journal with the way out.
+# PostgreSQL trait, in its own folder (so that the suite's build in .build stays as it is), and
+# checks that it refuses a PostgreSQL journal with the way out. A debug build: what it checks is
+# which code the trait leaves out, not speed, and it takes 63 s on 2 cores against 138 s in
+# release (the suite's release build has already compiled every line of it, with the trait).
 if [ "$#" -eq 0 ]; then
-    swift build -c release --product singan --disable-default-traits --scratch-path .build-lean
+    swift build -c debug --product singan --disable-default-traits --scratch-path .build-lean
     set +e
-    message=$(.build-lean/release/singan status --root "$PWD/.build-lean" --journal postgres://u@127.0.0.1/db 2>&1)
+    message=$(.build-lean/debug/singan status --root "$PWD/.build-lean" --journal postgres://u@127.0.0.1/db 2>&1)
     lean_status=$?
     set -e
     if [ "$lean_status" -ne 1 ] || ! grep -q "built without PostgreSQL" <<<"$message"; then
