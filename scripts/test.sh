@@ -37,7 +37,7 @@ if [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then exit 1; fi
 # PostgreSQL trait, in its own folder (so that the suite's build in .build stays as it is), and
 # checks that it refuses a PostgreSQL journal with the way out. A debug build: what it checks is
 # which code the trait leaves out, not speed, and it takes 63 s on 2 cores against 138 s in
-# release (the suite's release build has already compiled every line of it, with the trait).
+# release (the suite's release build has compiled all of it but the few lines the trait switches).
 if [ "$#" -eq 0 ]; then
     swift build -c debug --product singan --disable-default-traits --scratch-path .build-lean
     set +e
